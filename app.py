@@ -1,0 +1,34 @@
+"""Latent Lab: navigation and the home page."""
+import streamlit as st
+
+
+def home() -> None:
+    st.title("Latent Lab")
+    st.markdown(
+        "See unsupervised deep learning work, in the browser, on real models and real data. "
+        "Each page is one idea of the lecture; every model runs here, on this machine."
+    )
+    st.subheader("Latent-space explorer")
+    st.latex(r"L = \|x - \mathrm{Dec}(\mathrm{Enc}(x))\|^2 \;(+\,\lambda\textstyle\sum_i|\mathrm{Enc}_i(x)|"
+             r"\ \text{sparse},\ x \to x + \sigma\varepsilon\ \text{denoising})")
+    st.markdown(
+        "Autoencoders (linear = PCA, deep, convolutional, VAE) squeeze images into a small code. Map the codes "
+        "with PCA, t-SNE or UMAP, hover to see images, select regions, find neighbours by code, and decode "
+        "points where no image exists."
+    )
+    st.page_link(EXPLORER, label="Open the explorer", icon="🧭")
+    st.subheader("Coming next")
+    st.markdown(
+        "- **Morphing**: $\\mathrm{Dec}((1-t)\\,z_1 + t\\,z_2)$ and attribute vectors "
+        "$z + \\alpha\\,(\\bar z_{\\text{smile}} - \\bar z_{\\text{no smile}})$\n"
+        "- **Word algebra**: $\\text{king} - \\text{man} + \\text{woman} \\approx \\text{queen}$ on GloVe vectors\n"
+        "- **GANs**: $L_D = -\\log D(x) - \\log(1 - D(G(z)))$, $k$ discriminator steps per generator step\n"
+        "- **Style transfer**: $L = \\|\\mathrm{Gram}(x_{ref}) - \\mathrm{Gram}(x)\\| + "
+        "\\|\\mathrm{Content}(x_{orig}) - \\mathrm{Content}(x)\\|$"
+    )
+    st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
+
+
+st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
+EXPLORER = st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER]).run()

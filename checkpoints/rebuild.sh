@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Rebuild every shipped checkpoint and its precomputed maps. Deterministic given seed and CPU;
+# each card (.json) records the exact command that made it. Run from the repository root.
+set -euo pipefail
+PY=${PY:-.venv/bin/python}
+export LATENTLAB_THREADS=${LATENTLAB_THREADS:-1}
+train() { "$PY" -m engine train "$@"; }
+for code in 2 16 32; do
+  train --dataset mnist --kind conv --code $code --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-conv-$code
+  train --dataset mnist --kind vae --code $code --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-vae-$code
+done
+train --dataset mnist --kind linear --code 32 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-linear-32
+train --dataset faces --kind conv --code 16 --epochs 400 --lr 0.002 --batch-size 32 --out checkpoints/faces-conv-16
+train --dataset digits --kind conv --code 8 --epochs 60 --lr 0.002 --batch-size 64 --out checkpoints/digits-conv-8
+for ckpt in checkpoints/*.safetensors; do
+  case "$ckpt" in *.map.safetensors) continue ;; esac
+  "$PY" -m engine project "$ckpt" --methods pca,tsne,umap
+done

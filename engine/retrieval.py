@@ -1,0 +1,21 @@
+"""Image retrieval: the k nearest neighbours of one item, in code space or in pixel space."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def nearest_neighbours(vectors: np.ndarray, index: int, k: int) -> np.ndarray:
+    """Indices of the k rows closest (Euclidean) to row `index`, itself excluded, nearest first."""
+    vectors = np.asarray(vectors, np.float32).reshape(len(vectors), -1)
+    d = np.sum((vectors - vectors[index]) ** 2, axis=1)
+    d[index] = np.inf
+    k = min(k, len(vectors) - 1)
+    nearest = np.argpartition(d, k - 1)[:k] if k > 0 else np.array([], int)
+    return nearest[np.argsort(d[nearest])]
+
+
+def precision_at_k(vectors: np.ndarray, labels: np.ndarray, k: int = 10, sample: int = 1000, seed: int = 0) -> float:
+    """Share of each query's k neighbours that carry the query's label, over a random sample of queries."""
+    rng = np.random.default_rng(seed)
+    queries = rng.choice(len(vectors), min(sample, len(vectors)), replace=False)
+    return float(np.mean([np.mean(labels[nearest_neighbours(vectors, q, k)] == labels[q]) for q in queries]))

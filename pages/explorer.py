@@ -1,0 +1,362 @@
+"""Latent-space explorer: encode a dataset, map the codes to 2-D, hover, select, retrieve, decode anywhere."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import ui
+
+ui.intro(
+    "Latent-space explorer",
+    r"x \;\xrightarrow{\;\mathrm{Enc}\;}\; z \;\xrightarrow{\;\mathrm{Dec}\;}\; \hat x \approx x"
+    r"\qquad L = \|x - \mathrm{Dec}(\mathrm{Enc}(x))\|^2",
+    "hover points to see the image and its reconstruction; drag a box or lasso to select a region; click a point "
+    "for its nearest neighbours; click a faint cross between clusters to decode a code no image has. Switch the "
+    "map (PCA → t-SNE → UMAP) and the model (code 2 → 32, AE → VAE).",
+    "the autoencoder was never told the labels, yet digits form clusters. In code space, neighbours usually share "
+    "the label more often than in pixel space. A VAE's map has no holes: decoding between clusters gives "
+    "plausible blends, a plain AE's gaps decode to blur.",
+)
+
+DATASET_TITLES = {"mnist": "MNIST digits", "digits": "sklearn digits 8×8", "fashion": "Fashion-MNIST",
+                  "faces": "LFW faces (subset)", "yours": "Your images (zip or folder)"}
+METHOD_TITLES = {"code": "Code itself (2-D)", "pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+GRID = 28  # decode-anywhere grid: GRID × GRID cells over the map
+
+
+@st.cache_data(show_spinner=False)
+def dataset_status() -> dict:
+    from engine.data import dataset_status as status
+
+    return status()
+
+
+# --- sidebar: data -------------------------------------------------------------------------------
+status = dataset_status()
+with st.sidebar:
+    st.header("Data")
+    name = st.selectbox("Dataset", list(DATASET_TITLES), format_func=DATASET_TITLES.get, key="dataset")
+    data = None
+    try:
+        if name == "yours":
+            size = st.select_slider("Image size", [16, 28, 32, 48, 64], value=32)
+            color = st.checkbox("Colour (RGB)", value=False)
+            upload = st.file_uploader("A .zip of images (sub-folders become labels)", type=["zip"])
+            folder = st.text_input("…or a folder on this machine")
+            if upload is not None:
+                content = upload.getvalue()
+                data = ui.uploaded_zip(ui.content_hash(content), content, size, color)
+                data_key = f"zip:{ui.content_hash(content)}:{size}:{color}"
+            elif folder.strip():
+                from pathlib import Path
+
+                path = Path(folder.strip()).expanduser()
+                mtime = path.stat().st_mtime if path.exists() else 0.0
+                data = ui.image_folder(str(path), size, color, mtime)
+                data_key = f"folder:{path}:{mtime}:{size}:{color}"
+        elif status.get(name):
+            st.warning(status[name])
+        else:
+            data = ui.dataset(name)
+            data_key = name
+    except Exception as e:  # DatasetUnavailable, ImageRejected, OSError: all user-facing
+        st.error(str(e))
+        data = None
+    if data is not None:
+        st.caption(f"{len(data):,} images {data.image_shape[1]}×{data.image_shape[2]} · {data.source}")
+        for note in data.notes:
+            st.info(note)
+
+if data is None:
+    st.info("Pick a dataset in the sidebar (for your own images: upload a zip or type a folder path).")
+    st.stop()
+
+# --- sidebar: model ------------------------------------------------------------------------------
+from engine.checkpoints import CheckpointError, list_checkpoints  # noqa: E402
+
+SLOT = f"explorer-{data_key}"
+with st.sidebar:
+    st.header("Model")
+    options: dict[str, tuple] = {}
+    for path, card in list_checkpoints():
+        if card.dataset == name and tuple(card.model["input_shape"]) == data.image_shape:
+            options[f"{card.model['kind']} AE · code {card.model['code_size']} (shipped)"] = ("file", str(path))
+    trained = ui.session_model(SLOT)
+    if trained:
+        options[trained[1]] = ("session", None)
+    options["Upload a checkpoint (.safetensors)…"] = ("upload", None)
+    choice = st.radio("Model", list(options), key=f"model-{data_key}", label_visibility="collapsed")
+    model = card = None
+    kind, value = options[choice]
+    try:
+        if kind == "file":
+            from pathlib import Path
+
+            model, card = ui.checkpoint(value, Path(value).stat().st_mtime)
+            model_key = value
+        elif kind == "session":
+            model, model_key = trained[0], f"session:{id(trained[0])}"
+        else:
+            up = st.file_uploader("Latent Lab checkpoint", type=None, key="ckpt-upload")
+            if up is not None:
+                import tempfile
+                from pathlib import Path
+
+                from engine.checkpoints import load_checkpoint
+
+                suffix = Path(up.name).suffix or ".bin"
+                with tempfile.NamedTemporaryFile(suffix=suffix) as f:
+                    f.write(up.getvalue())
+                    f.flush()
+                    model, card = load_checkpoint(f.name)
+                model_key = f"upload:{ui.content_hash(up.getvalue())}"
+    except CheckpointError as e:
+        st.error(str(e))
+        model = None
+    if model is not None and tuple(model.config.input_shape) != data.image_shape:
+        st.error(f"This model expects {model.config.input_shape} images; the dataset has {data.image_shape}. "
+                 "Pick a matching model or train one below.")
+        model = None
+    if card is not None:
+        m = card.metrics
+        if "test_mse" in m:
+            st.caption(f"test MSE {m['test_mse']:.4f} · PCA-{card.model['code_size']} {m['pca_test_mse']:.4f} · "
+                       f"trained {m.get('train_seconds', '?')} s")
+
+tab_map, tab_train = st.tabs(["Map", "Train a model"])
+with tab_train:
+    st.markdown("Trains in the background: the page stays usable, the loss updates live, **Stop** keeps the "
+                "model as it is. Tip: code size 2 gives a map you can decode exactly.")
+    ui.training_panel(data, SLOT)
+
+if model is None:
+    with tab_map:
+        st.info("No model for this dataset yet: train one in the **Train a model** tab, or upload a checkpoint.")
+    st.stop()
+
+
+# --- codes, map ----------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner="Encoding the dataset…")
+def encoded(model_key: str, data_key: str, _model, _images):
+    codes = _model.encode(_images)
+    return codes, _model.reconstruct(_images)
+
+
+codes, recon = encoded(model_key, data_key, model, data.images)
+labels = data.labels
+label_names = data.label_names
+
+with st.sidebar:
+    st.header("Map")
+    methods = (["code"] if codes.shape[1] == 2 else []) + ["pca", "tsne", "umap"]
+    method = st.radio("Projection", methods, format_func=METHOD_TITLES.get, horizontal=True, key="method")
+    with st.expander("Parameters"):
+        perplexity = st.number_input("t-SNE perplexity", 1.0, 10_000.0, 30.0)
+        n_neighbors = st.number_input("UMAP n_neighbors", 2, 10_000, 15)
+        min_dist = st.number_input("UMAP min_dist", 0.0, 1.0, 0.1)
+        seed = st.number_input("Seed", 0, 10_000, 0)
+    max_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000, 20000, 50000, 70000],
+                                  value=min(20000, max(1000, len(codes))) if len(codes) > 1000 else 1000)
+
+n = min(len(codes), max_points)
+show_codes, show_images_, show_recon = codes[:n], data.images[:n], recon[:n]
+show_labels = labels[:n] if labels is not None else None
+
+from engine import projection  # noqa: E402
+
+config = projection.ProjectionConfig(method=method, perplexity=float(perplexity), n_neighbors=int(n_neighbors),
+                                     min_dist=float(min_dist), seed=int(seed))
+
+
+def shipped_projection():
+    """The precomputed map of a shipped checkpoint, when it was made from exactly these codes."""
+    if kind != "file" or config != projection.ProjectionConfig(method=method):
+        return None
+    from engine.checkpoints import load_maps
+
+    maps, info = load_maps(value)
+    if method in maps and info.get("codes_fingerprint") == projection.fingerprint(show_codes):
+        return projection.from_coords(maps[method], show_codes, config)
+    return None
+
+
+try:
+    proj = shipped_projection()
+    if proj is None:
+        with st.spinner(f"Computing the {METHOD_TITLES[method]} map of {n:,} codes…"):
+            proj = projection.project(show_codes, config)
+except ValueError as e:
+    st.error(f"{e} Showing the PCA map instead.")
+    proj = projection.project(show_codes, projection.ProjectionConfig(method="pca"))
+coords = proj.coords
+map_id = f"{model_key}|{data_key}|{proj.config}|{n}"
+
+
+@st.cache_resource(max_entries=8, show_spinner="Decoding the grid…")
+def decoded_grid(map_id: str, _proj, _model):
+    """GRID × GRID positions over the map, their codes (through the map's inverse) and decoded images."""
+    lo, hi = _proj.coords.min(0), _proj.coords.max(0)
+    pad = 0.04 * (hi - lo + 1e-6)
+    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID)
+    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID)
+    points = np.array([(x, y) for y in ys for x in xs], np.float32)
+    grid_codes = _proj.inverse(points)
+    return points, grid_codes, _model.decode(grid_codes)
+
+
+grid_points, grid_codes, grid_images = decoded_grid(map_id, proj, model)
+path_state = st.session_state.setdefault("path", {"map": None, "points": []})
+if path_state["map"] != map_id:
+    path_state.update(map=map_id, points=[])
+
+
+def map_figure() -> go.Figure:
+    fig = go.Figure()
+    fig.add_scattergl(x=grid_points[:, 0], y=grid_points[:, 1], mode="markers", name="decode here",
+                      customdata=-(np.arange(len(grid_points)) + 1),
+                      marker=dict(symbol="cross-thin-open", size=7, color="rgba(120,120,120,0.25)"),
+                      hovertemplate="decode (%{x:.2f}, %{y:.2f})<extra></extra>")
+    groups = np.unique(show_labels) if show_labels is not None else [None]
+    for g in groups:
+        idx = np.flatnonzero(show_labels == g) if g is not None else np.arange(n)
+        label = label_names[g] if g is not None and label_names else "points"
+        fig.add_scattergl(x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=str(label), customdata=idx,
+                          marker=dict(size=4 if n > 5000 else 6, opacity=0.8),
+                          hovertemplate=f"<b>{label}</b> #%{{customdata}}<extra></extra>")
+    if path_state["points"]:
+        pts = np.array(path_state["points"])
+        fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="lines+markers+text", name="path",
+                        text=["A", "B"][: len(pts)], textposition="top center", hoverinfo="skip",
+                        marker=dict(size=14, color="black", symbol="star"), line=dict(color="black", dash="dot"))
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), dragmode="select", hovermode="closest",
+                      legend=dict(itemsizing="constant"), uirevision=map_id,
+                      title=f"{METHOD_TITLES[proj.config.method]} of {n:,} codes (size {codes.shape[1]})")
+    return fig
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring the map…")
+def map_quality(map_id: str, _codes, _coords, _labels) -> dict:
+    """kNN label accuracy and trustworthiness of the map (cached per map)."""
+    knn = projection.knn_accuracy(_coords, _labels) if _labels is not None else None
+    return {"knn_accuracy": knn, "trustworthiness": projection.trustworthiness(_codes, _coords)}
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing with PCA…")
+def reconstruction_errors(model_key: str, data_key: str, metrics: dict | None, _model, _images, _recon) -> dict:
+    """The card's held-out numbers when shipped; otherwise measured on the shown images."""
+    if metrics and "test_mse" in metrics:
+        return {**metrics, "where": f"held-out test set of {metrics.get('test_images', '?')} images"}
+    from engine.evaluate import pca_mse
+
+    mse = float(np.mean((_recon - _images) ** 2))
+    return {"test_mse": mse, "pca_test_mse": pca_mse(_images, _images, _model.config.code_size),
+            "where": f"the {len(_images):,} shown images (training data included)"}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def export_csv(map_id: str, _codes, _coords, _labels, _label_names) -> bytes:
+    from engine.export import codes_csv
+
+    return codes_csv(_codes, _coords, _labels, _label_names)
+
+
+with tab_map:
+    col_map, col_side = st.columns([3, 2])
+    with col_map:
+        with st.container(key="ll-map"):
+            event = st.plotly_chart(map_figure(), key=f"map-{abs(hash(map_id))}", on_select="rerun",
+                                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+        names = [label_names[l] for l in show_labels] if show_labels is not None and label_names else None
+        ui.hover_thumbnails("ll-map", {
+            "images": ui.atlas(f"img|{data_key}|{n}", show_images_),
+            "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon),
+            "grid": ui.atlas(f"grid|{map_id}", grid_images),
+        }, names)
+        inverse_note = {"exact": "exact inverse", "umap": "UMAP inverse_transform",
+                        "interpolated": "distance-weighted blend of the nearest codes"}[proj.inverse_kind]
+        st.caption(f"Faint crosses: positions you can decode ({inverse_note}). Map computed in "
+                   f"{proj.seconds:.1f} s" + (" (shipped)" if proj.seconds == 0 else "") + ".")
+
+    selection = event.selection if event else {"points": [], "box": [], "lasso": []}
+    picked = [p.get("customdata") for p in selection.get("points", [])]
+    picked = [int(c[0] if isinstance(c, list) else c) for c in picked if c is not None]
+    region = bool(selection.get("box") or selection.get("lasso"))
+    data_idx = [c for c in picked if c >= 0]
+    grid_idx = [-c - 1 for c in picked if c < 0]
+
+    signature = json.dumps([map_id, picked[:50], region])
+    if not region and picked and st.session_state.get("last_click") != signature:
+        st.session_state.last_click = signature
+        where = coords[data_idx[0]] if data_idx else grid_points[grid_idx[0]]
+        path_state["points"] = (path_state["points"] + [where.tolist()])[-2:]
+        st.rerun()
+
+    with col_side:
+        if region and data_idx:
+            st.subheader(f"Selected: {len(data_idx):,} images")
+            sample = np.array(data_idx[:40])
+            if show_labels is not None and label_names:
+                counts = np.bincount(show_labels[np.array(data_idx)], minlength=len(label_names))
+                top = np.argsort(counts)[::-1][:3]
+                st.caption("Mostly " + ", ".join(f"{label_names[t]} ({counts[t]})" for t in top if counts[t]))
+            ui.show_images(show_images_[sample], per_row=10, scale=2, caption="images")
+            ui.show_images(show_recon[sample], per_row=10, scale=2, caption="their reconstructions")
+        elif data_idx:
+            i = data_idx[0]
+            k = st.slider("Neighbours k", 3, 20, 8)
+            from engine.retrieval import nearest_neighbours
+
+            by_code = nearest_neighbours(show_codes, i, k)
+            by_pixel = nearest_neighbours(show_images_.reshape(n, -1), i, k)
+            st.subheader(f"Point #{i}" + (f" · {label_names[show_labels[i]]}" if show_labels is not None and label_names else ""))
+            ui.show_images(np.stack([show_images_[i], show_recon[i]]), per_row=2, scale=4,
+                           caption="image · reconstruction")
+            for title, idx in (("in code space", by_code), ("in pixel space", by_pixel)):
+                agree = ""
+                if show_labels is not None:
+                    agree = f" — {np.mean(show_labels[idx] == show_labels[i]):.0%} share its label"
+                st.markdown(f"**{k} nearest {title}**{agree}")
+                ui.show_images(show_images_[idx], per_row=k, scale=2)
+        elif grid_idx:
+            g = grid_idx[0]
+            st.subheader("Decoded where no image is")
+            ui.show_images(grid_images[g : g + 1], per_row=1, scale=8,
+                           caption=f"Dec(z) at map position ({grid_points[g, 0]:.2f}, {grid_points[g, 1]:.2f})")
+        else:
+            st.markdown("**Hover** a point to see it. **Click** a point for its neighbours, or a faint cross to "
+                        "decode there. **Drag** a box (or pick the lasso in the chart's toolbar) to select a region.")
+        if len(path_state["points"]) == 2:
+            st.subheader("Decoded path A → B")
+            steps = st.slider("Frames", 3, 15, 8)
+            a, b = np.array(path_state["points"])
+            t = np.linspace(0, 1, steps)[:, None]
+            along_map = model.decode(proj.inverse(a + t * (b - a)))
+            za, zb = proj.inverse(np.stack([a, b]))
+            along_code = model.decode(za + t * (zb - za))
+            ui.show_images(along_map, per_row=steps, scale=2, caption="straight line on the map, decoded")
+            ui.show_images(along_code, per_row=steps, scale=2, caption="straight line in code space: (1−t)·z_A + t·z_B")
+            st.button("Clear path", on_click=lambda: path_state.update(points=[]))
+        elif len(path_state["points"]) == 1:
+            st.caption("Path: A is set — click a second point or cross for B.")
+
+    st.divider()
+    st.subheader("How good is this map and this code?")
+    quality = map_quality(map_id, show_codes, coords, show_labels)
+    errors = reconstruction_errors(model_key, data_key, card.metrics if card is not None else None, model,
+                                   show_images_, show_recon)
+    cols = st.columns(4)
+    if quality["knn_accuracy"] is not None:
+        cols[0].metric("10-NN label accuracy on the map", f"{quality['knn_accuracy']:.1%}",
+                       help="Leave-one-out: do a point's 10 map neighbours carry its label?")
+    cols[1].metric("Trustworthiness (k=10)", f"{quality['trustworthiness']:.3f}",
+                   help="1.0: every map neighbour is also a neighbour in code space.")
+    cols[2].metric("Reconstruction MSE", f"{errors['test_mse']:.4f}", help=errors["where"])
+    cols[3].metric(f"PCA with {codes.shape[1]} components", f"{errors['pca_test_mse']:.4f}",
+                   delta=f"AE error = {errors['test_mse'] / errors['pca_test_mse']:.2f}× PCA's", delta_color="off",
+                   help=errors["where"])
+    st.download_button("Download codes + map coordinates (CSV)",
+                       data=export_csv(map_id, show_codes, coords, show_labels, label_names),
+                       file_name="latent_map.csv", mime="text/csv")

@@ -1,0 +1,206 @@
+"""Shared UI helpers for every page: cached loaders, image grids, messages, background training panel.
+
+Pages stay thin: they call the engine through these cached helpers and never train in the script body.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from engine import imaging
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+# --- page furniture ----------------------------------------------------------------------------
+def intro(title: str, formula: str, try_this: str, notice: str) -> None:
+    """Title, the lecture's formula, and what to try / what to notice."""
+    st.title(title)
+    st.latex(formula)
+    with st.expander("What to try, what to notice", expanded=False):
+        st.markdown(f"**Try:** {try_this}\n\n**Notice:** {notice}")
+
+
+def show_images(images: np.ndarray, per_row: int = 10, scale: int = 3, caption: str | None = None) -> None:
+    """One pre-tiled picture (cheaper for the browser than many st.image calls)."""
+    if len(images) == 0:
+        st.caption("(no images)")
+        return
+    st.image(imaging.png_bytes(imaging.grid(images, per_row, pad=1), scale=scale), caption=caption)
+
+
+# --- cached engine calls -------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
+def dataset(name: str, options_json: str = "{}"):
+    """engine.data.load_dataset, once per process for each (name, options)."""
+    from engine.data import load_dataset
+
+    return load_dataset(name, **json.loads(options_json))
+
+
+@st.cache_resource(show_spinner="Reading your images…", max_entries=4)
+def uploaded_zip(content_hash: str, _content: bytes, size: int, color: bool):
+    from engine.data import load_image_zip
+
+    return load_image_zip(_content, size=size, color=color)
+
+
+@st.cache_resource(show_spinner="Reading your folder…", max_entries=4)
+def image_folder(path: str, size: int, color: bool, _mtime: float):
+    from engine.data import load_image_folder
+
+    return load_image_folder(path, size=size, color=color)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def checkpoint(path: str, _mtime: float):
+    """(model, card) from a safetensors checkpoint; raises engine.checkpoints.CheckpointError."""
+    from engine.checkpoints import load_checkpoint
+
+    return load_checkpoint(path)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+# --- background training -------------------------------------------------------------------------
+class JobSlot:
+    """This browser session's training job; released (and stopped) when the session ends."""
+
+    def __init__(self):
+        self.job = None
+        self.meta: dict = {}
+
+    def stop(self) -> None:
+        if self.job is not None:
+            self.job.stop()
+
+
+@st.cache_resource(scope="session", on_release=lambda slot: slot.stop())
+def job_slot(name: str) -> JobSlot:
+    return JobSlot()
+
+
+def loss_chart(losses: list[float], val_mse: list[float], height: int = 220):
+    """Training loss per step (thin) and validation MSE per epoch (markers)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    step = max(1, len(losses) // 800)  # keep the chart light: at most ~800 points
+    fig.add_scatter(x=np.arange(0, len(losses), step), y=losses[::step], mode="lines", name="training loss")
+    if val_mse:
+        steps_per_epoch = max(1, len(losses) // max(1, len(val_mse)))
+        fig.add_scatter(x=[(i + 1) * steps_per_epoch for i in range(len(val_mse))], y=val_mse,
+                        mode="lines+markers", name="validation MSE", yaxis="y2")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step",
+                      yaxis=dict(title="loss", type="log"),
+                      yaxis2=dict(title="val MSE", overlaying="y", side="right", type="log"),
+                      legend=dict(orientation="h", y=1.15))
+    return fig
+
+
+def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
+    """Form → background TrainingJob → live loss chart with a stop button (a fragment polls the job)."""
+    from engine.jobs import TooManyJobs, TrainingJob
+    from engine.models import MODEL_KINDS, AEConfig, Autoencoder
+    from engine.train import TrainConfig
+
+    slot = job_slot(slot_name)
+    running = slot.job is not None and not slot.job.snapshot().finished
+    with st.form(f"{slot_name}-form"):
+        c1, c2, c3 = st.columns(3)
+        kind = c1.selectbox("Model", list(MODEL_KINDS), index=list(MODEL_KINDS).index(default_kind),
+                            format_func=MODEL_KINDS.get)
+        code = c2.number_input("Code size", 1, 512, 16)
+        epochs = c3.number_input("Epochs", 1, 500, 10)
+        c1, c2, c3, c4 = st.columns(4)
+        sparse = c1.number_input("Sparse: L1 weight λ", 0.0, 10.0, 0.0, format="%.4f")
+        noise = c2.number_input("Denoising: noise σ", 0.0, 2.0, 0.0)
+        in_drop = c3.number_input("Input dropout", 0.0, 0.95, 0.0)
+        code_drop = c4.number_input("Code dropout", 0.0, 0.95, 0.0)
+        c1, c2, c3 = st.columns(3)
+        lr = c1.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.5f")
+        batch = c2.number_input("Batch size", 1, 4096, 64)
+        seed = c3.number_input("Seed", 0, 2**31 - 1, 0)
+        start = st.form_submit_button("Start training", type="primary", disabled=running)
+    if start:
+        try:
+            model = Autoencoder(AEConfig(kind=kind, input_shape=data.image_shape, code_size=int(code),
+                                         sparse_l1=sparse, noise_sigma=noise, input_dropout=in_drop,
+                                         code_dropout=code_drop))
+            config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed))
+            config.validate()
+            slot.job = TrainingJob(model, data.images, config).start()
+            slot.meta = {"title": f"{MODEL_KINDS[kind]}, code {int(code)} (trained here)", "shown_done": False}
+            running = True
+        except (ValueError, TooManyJobs) as e:
+            st.error(str(e))
+    st.fragment(run_every=0.5 if running else None)(_training_progress)(slot_name)
+
+
+def _training_progress(slot_name: str) -> None:
+    slot = job_slot(slot_name)
+    if slot.job is None:
+        st.caption("No model trained in this session yet.")
+        return
+    snap = slot.job.snapshot()
+    frac = snap.step / snap.steps_total if snap.steps_total else 0.0
+    st.progress(min(1.0, frac), text=f"{slot.meta.get('title', '')} · epoch {snap.epoch}/{snap.epochs} · "
+                                     f"step {snap.step}/{snap.steps_total} · {snap.seconds:.1f} s")
+    if snap.losses:
+        st.plotly_chart(loss_chart(snap.losses, snap.val_mse), key=f"{slot_name}-loss")
+    if not snap.finished:
+        st.button("Stop training", on_click=slot.job.stop, key=f"{slot_name}-stop")
+        return
+    if snap.state == "failed":
+        st.error(f"Training failed: {snap.error}")
+    else:
+        val = f", validation MSE {snap.val_mse[-1]:.5f}" if snap.val_mse else ""
+        st.success(f"Training {snap.state} after {snap.seconds:.1f} s{val}. The model is available as "
+                   "“Trained in this session”.")
+    if not slot.meta.get("shown_done"):
+        slot.meta["shown_done"] = True
+        st.rerun(scope="app")  # let the page pick up the new model
+
+
+def session_model(slot_name: str):
+    """(model, title) trained in this session, or None. A stopped run still gives its model."""
+    slot = job_slot(slot_name)
+    if slot.job is None or not slot.job.snapshot().finished or slot.job.result is None:
+        return None
+    return slot.job.model, slot.meta.get("title", "trained in this session")
+
+
+# --- map with hover thumbnails -------------------------------------------------------------------
+_hover_component = st.components.v2.component(
+    "latentlab_hover_map", js=(ASSETS / "hover_map.js").read_text(), html="<span></span>"
+)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def atlas(key: str, _images: np.ndarray) -> tuple[list[bytes], dict]:
+    """Sprite sheets of _images (cached by key: images of one dataset/model/map)."""
+    return imaging.atlas(_images)
+
+
+def hover_thumbnails(map_key: str, atlases: dict[str, tuple[list[bytes], dict]], labels: list[str] | None,
+                     size: int = 96) -> None:
+    """Hidden sprite sheets + the component that shows them next to the cursor on plotly_hover.
+
+    atlases: {"images": ..., "recon": ..., "grid": ...} as returned by `atlas`.
+    """
+    keys = {"map": map_key}
+    for name, (chunks, _) in atlases.items():
+        keys[name] = f"ll-atlas-{name}"
+        with st.container(key=keys[name]):
+            for chunk in chunks:
+                st.image(chunk, output_format="PNG")
+    st.html("<style>" + "".join(f".st-key-{k} {{display:none}}" for n, k in keys.items() if n != "map") + "</style>")
+    data = {"keys": keys, "size": size, "labels": labels}
+    data.update({name: geometry for name, (_, geometry) in atlases.items()})
+    _hover_component(data=data, key=f"{map_key}-hover")
