@@ -64,9 +64,10 @@ def save_checkpoint(model: Autoencoder, card: Card, stem: str | Path) -> Path:
     stem.parent.mkdir(parents=True, exist_ok=True)
     card.model = model.config.to_dict()
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = stem.with_suffix(".safetensors")
+    base = stem.name.removesuffix(".safetensors")  # not with_suffix: "beta0.5" must stay "beta0.5"
+    path = stem.with_name(base + ".safetensors")
     save_file(state, str(path), metadata={CARD_KEY: card.to_json()})
-    stem.with_suffix(".json").write_text(card.to_json() + "\n")
+    stem.with_name(base + ".json").write_text(card.to_json() + "\n")
     return path
 
 

@@ -68,7 +68,7 @@ class TrainResult:
 def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded random train/validation split of n rows."""
     order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * val_fraction)) if n > 1 else 0
+    n_val = min(int(round(n * val_fraction)), n - 1) if n > 1 else 0  # keep at least one training row
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 

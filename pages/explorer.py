@@ -9,6 +9,7 @@ import streamlit as st
 
 from pages import ui
 
+ui.use_app_navigation()
 ui.intro(
     "Latent-space explorer",
     r"x \;\xrightarrow{\;\mathrm{Enc}\;}\; z \;\xrightarrow{\;\mathrm{Dec}\;}\; \hat x \approx x"
@@ -227,21 +228,27 @@ def map_figure() -> go.Figure:
                           marker=dict(size=4 if n > 5000 else 6, opacity=0.8),
                           hovertemplate=f"<b>{label}</b> #%{{customdata}}<extra></extra>")
     if path_state["points"]:
-        pts = np.array(path_state["points"])
+        pts = np.array([end["xy"] for end in path_state["points"]])
         fig.add_scatter(x=pts[:, 0], y=pts[:, 1], mode="lines+markers+text", name="path",
                         text=["A", "B"][: len(pts)], textposition="top center", hoverinfo="skip",
                         marker=dict(size=14, color="black", symbol="star"), line=dict(color="black", dash="dot"))
-    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), dragmode="select", hovermode="closest",
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), dragmode="zoom", hovermode="closest",
                       legend=dict(itemsizing="constant"), uirevision=map_id,
                       title=f"{METHOD_TITLES[proj.config.method]} of {n:,} codes (size {codes.shape[1]})")
     return fig
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the map…")
-def map_quality(map_id: str, _codes, _coords, _labels) -> dict:
-    """kNN label accuracy and trustworthiness of the map (cached per map)."""
-    knn = projection.knn_accuracy(_coords, _labels) if _labels is not None else None
-    return {"knn_accuracy": knn, "trustworthiness": projection.trustworthiness(_codes, _coords)}
+def map_quality(map_id: str, _codes, _coords, _labels, _images) -> dict:
+    """kNN label accuracy and trustworthiness of the map, retrieval precision by code vs by pixels."""
+    from engine.retrieval import precision_at_k
+
+    quality = {"trustworthiness": projection.trustworthiness(_codes, _coords), "knn_accuracy": None}
+    if _labels is not None:
+        quality.update(knn_accuracy=projection.knn_accuracy(_coords, _labels),
+                       code_precision=precision_at_k(_codes, _labels, sample=500),
+                       pixel_precision=precision_at_k(_images.reshape(len(_images), -1), _labels, sample=500))
+    return quality
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing with PCA…")
@@ -287,25 +294,34 @@ with tab_map:
     data_idx = [c for c in picked if c >= 0]
     grid_idx = [-c - 1 for c in picked if c < 0]
 
+    # A click (not a region) sets the focus and a path end; both live in session state because the chart
+    # clears its selection when the figure changes (the path is drawn on it).
     signature = json.dumps([map_id, picked[:50], region])
     if not region and picked and st.session_state.get("last_click") != signature:
         st.session_state.last_click = signature
-        where = coords[data_idx[0]] if data_idx else grid_points[grid_idx[0]]
-        path_state["points"] = (path_state["points"] + [where.tolist()])[-2:]
+        focus = ("point", data_idx[0]) if data_idx else ("grid", grid_idx[0])
+        st.session_state.focus = (map_id, focus)
+        if focus[0] == "point":
+            end = {"xy": coords[focus[1]].tolist(), "code": show_codes[focus[1]].tolist()}
+        else:
+            end = {"xy": grid_points[focus[1]].tolist(), "code": grid_codes[focus[1]].tolist()}
+        path_state["points"] = (path_state["points"] + [end])[-2:]
         st.rerun()
+    focus_map, focus = st.session_state.get("focus", (None, None))
+    focus = focus if focus_map == map_id else None
 
     with col_side:
         if region and data_idx:
             st.subheader(f"Selected: {len(data_idx):,} images")
-            sample = np.array(data_idx[:40])
+            sample = np.random.default_rng(0).permutation(np.array(data_idx))[:40]
             if show_labels is not None and label_names:
                 counts = np.bincount(show_labels[np.array(data_idx)], minlength=len(label_names))
                 top = np.argsort(counts)[::-1][:3]
                 st.caption("Mostly " + ", ".join(f"{label_names[t]} ({counts[t]})" for t in top if counts[t]))
-            ui.show_images(show_images_[sample], per_row=10, scale=2, caption="images")
+            ui.show_images(show_images_[sample], per_row=10, scale=2, caption="images (up to 40, random)")
             ui.show_images(show_recon[sample], per_row=10, scale=2, caption="their reconstructions")
-        elif data_idx:
-            i = data_idx[0]
+        elif focus and focus[0] == "point":
+            i = focus[1]
             k = st.slider("Neighbours k", 3, 20, 8)
             from engine.retrieval import nearest_neighbours
 
@@ -320,21 +336,22 @@ with tab_map:
                     agree = f" — {np.mean(show_labels[idx] == show_labels[i]):.0%} share its label"
                 st.markdown(f"**{k} nearest {title}**{agree}")
                 ui.show_images(show_images_[idx], per_row=k, scale=2)
-        elif grid_idx:
-            g = grid_idx[0]
+        elif focus and focus[0] == "grid":
+            g = focus[1]
             st.subheader("Decoded where no image is")
             ui.show_images(grid_images[g : g + 1], per_row=1, scale=8,
                            caption=f"Dec(z) at map position ({grid_points[g, 0]:.2f}, {grid_points[g, 1]:.2f})")
         else:
-            st.markdown("**Hover** a point to see it. **Click** a point for its neighbours, or a faint cross to "
-                        "decode there. **Drag** a box (or pick the lasso in the chart's toolbar) to select a region.")
+            st.markdown("**Hover** a point to see it and its reconstruction. **Click** a point for its nearest "
+                        "neighbours, or a faint cross to decode a code no image has; two clicks set a path A → B. "
+                        "**Select a region** with the box or lasso tool in the chart's toolbar; drag to zoom, "
+                        "double-click to zoom out.")
         if len(path_state["points"]) == 2:
             st.subheader("Decoded path A → B")
             steps = st.slider("Frames", 3, 15, 8)
-            a, b = np.array(path_state["points"])
+            (a, za), (b, zb) = [(np.array(end["xy"]), np.array(end["code"])) for end in path_state["points"]]
             t = np.linspace(0, 1, steps)[:, None]
             along_map = model.decode(proj.inverse(a + t * (b - a)))
-            za, zb = proj.inverse(np.stack([a, b]))
             along_code = model.decode(za + t * (zb - za))
             ui.show_images(along_map, per_row=steps, scale=2, caption="straight line on the map, decoded")
             ui.show_images(along_code, per_row=steps, scale=2, caption="straight line in code space: (1−t)·z_A + t·z_B")
@@ -344,7 +361,7 @@ with tab_map:
 
     st.divider()
     st.subheader("How good is this map and this code?")
-    quality = map_quality(map_id, show_codes, coords, show_labels)
+    quality = map_quality(map_id, show_codes, coords, show_labels, show_images_)
     errors = reconstruction_errors(model_key, data_key, card.metrics if card is not None else None, model,
                                    show_images_, show_recon)
     cols = st.columns(4)
@@ -357,6 +374,11 @@ with tab_map:
     cols[3].metric(f"PCA with {codes.shape[1]} components", f"{errors['pca_test_mse']:.4f}",
                    delta=f"AE error = {errors['test_mse'] / errors['pca_test_mse']:.2f}× PCA's", delta_color="off",
                    help=errors["where"])
+    if quality["knn_accuracy"] is not None:
+        c1, c2 = st.columns(2)
+        c1.metric("Retrieval by code: 10 neighbours with the same label", f"{quality['code_precision']:.1%}")
+        c2.metric("Retrieval by pixels: 10 neighbours with the same label", f"{quality['pixel_precision']:.1%}",
+                  help="Both over 500 random queries. The code is 'a great feature' when it beats raw pixels.")
     st.download_button("Download codes + map coordinates (CSV)",
                        data=export_csv(map_id, show_codes, coords, show_labels, label_names),
                        file_name="latent_map.csv", mime="text/csv")

@@ -17,6 +17,20 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 # --- page furniture ----------------------------------------------------------------------------
+def use_app_navigation() -> None:
+    """Run pages under app.py's st.navigation even when a fresh server's first visit is a page URL.
+
+    Streamlit 1.67 starts in its legacy "pages/ folder" mode until some session has run st.navigation;
+    in that mode a page opened directly runs without app.py (wrong menu, no wide layout). Leave the
+    legacy mode and rerun, so app.py routes this very URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def intro(title: str, formula: str, try_this: str, notice: str) -> None:
     """Title, the lecture's formula, and what to try / what to notice."""
     st.title(title)

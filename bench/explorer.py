@@ -1,0 +1,322 @@
+"""Explorer benchmark: how fast and how good Latent Lab's maps are, and how fast a shipped map opens.
+
+On this machine's CPU it measures
+  1. a conv AE (code 32) against PCA-32 on MNIST: training seconds, test MSE and their ratio;
+  2. projection seconds of 2k / 5k / 20k codes of that AE: PCA, t-SNE and UMAP through engine.projection,
+     openTSNE with the other gradient method (BH <-> FFT), and scikit-learn's TSNE as the peer;
+  3. map quality on 5k codes: kNN label accuracy and trustworthiness (k = 10);
+  4. the time from nothing to "figure data ready" for checkpoints/mnist-conv-16 (fresh process, so imports
+     count; median of 3);
+  5. a PASS/FAIL table of the performance targets.
+
+Run from the repository root (nothing is downloaded):
+
+    .venv/bin/python bench/explorer.py            # about 10 minutes on 2 cores
+    .venv/bin/python bench/explorer.py --quick    # 1 warm UMAP run, no 20k scikit-learn t-SNE
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHIPPED = ROOT / "checkpoints" / "mnist-conv-16.safetensors"
+SIZES = (2_000, 5_000, 20_000)
+GRID = 28  # the explorer page decodes a GRID × GRID grid over the map before drawing it
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - start, out
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def fmt(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.2f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or b is None or b == 0 else f"{a / b:.2f}×"
+
+
+# --------------------------------------------------------------------------- 1. conv AE vs PCA
+
+
+def train_conv_ae(data, threads: int) -> tuple[object, dict]:
+    from engine.evaluate import compare_with_pca, pca_mse
+    from engine.models import AEConfig, Autoencoder
+    from engine.train import TrainConfig
+
+    model = Autoencoder(AEConfig(kind="conv", code_size=32))
+    config = TrainConfig(epochs=60, lr=2e-3, batch_size=64, max_seconds=30, seed=0, device="cpu", threads=threads)
+    result = model.fit(data.images, config)
+    scores = compare_with_pca(model, data.images, result.train_index, result.val_index)
+    pca_seconds, _ = timed(pca_mse, data.images[result.train_index], data.images[result.val_index], 32)
+    scores.update(seconds=result.seconds, epochs=result.epochs_done, pca_seconds=pca_seconds)
+    print(f"\n1. Conv AE (code 32) vs PCA-32 on {data.source}")
+    print(f"   {len(result.train_index)} train / {len(result.val_index)} held-out test images (engine split, 10 %)")
+    print(f"   {'':28s}{'conv AE':>12s}{'PCA-32':>12s}{'AE / PCA':>10s}")
+    print(f"   {'seconds (train / fit)':28s}{scores['seconds']:12.1f}{pca_seconds:12.2f}"
+          f"{ratio(scores['seconds'], pca_seconds):>10s}")
+    print(f"   {'test MSE per pixel':28s}{scores['test_mse']:12.5f}{scores['pca_test_mse']:12.5f}"
+          f"{scores['mse_ratio_vs_pca']:9.3f}×")
+    print(f"   epochs done: {result.epochs_done} of 60" + (" (stopped at the 30 s cap)" if result.stopped else ""))
+    return model, scores
+
+
+# --------------------------------------------------------------------------- 2. + 3. projections
+
+
+def codes_20k(model, codes5k: np.ndarray, mnist) -> tuple[np.ndarray, str]:
+    """20 000 codes: real images when there are that many, else 4 jittered copies of the 5k MNIST codes."""
+    from engine.data import DatasetUnavailable, load_dataset
+
+    if len(mnist) >= 20_000:
+        return model.encode(mnist.images[:20_000]), "MNIST (first 20k of the full set)"
+    try:
+        fashion = load_dataset("fashion", limit=20_000)
+        return model.encode(fashion.images), "Fashion-MNIST (20k, encoded by the MNIST conv AE)"
+    except DatasetUnavailable:
+        pass
+    rng = np.random.default_rng(0)
+    sigma = 0.05 * codes5k.std(0)
+    copies = [codes5k] + [codes5k + rng.normal(0, sigma, codes5k.shape).astype(np.float32) for _ in range(3)]
+    return (np.concatenate(copies),
+            "5k MNIST codes + 3 copies with Gaussian jitter (σ = 5 % of each code's std): no 20k offline set here")
+
+
+def engine_map(codes: np.ndarray, method: str) -> tuple[float, np.ndarray]:
+    """One fit through engine.projection, with its in-process cache cleared so nothing is reused."""
+    from engine import projection
+
+    projection._CACHE.clear()
+    seconds, proj = timed(projection.project, codes, projection.ProjectionConfig(method=method))
+    return seconds, proj.coords
+
+
+def engine_tsne_method(n: int) -> str:
+    return "bh" if n < 10_000 else "fft"  # the rule in engine.projection._tsne
+
+
+def opentsne_other(codes: np.ndarray) -> tuple[float, np.ndarray]:
+    """openTSNE with the gradient method the engine does not pick at this size, otherwise the engine's settings."""
+    from openTSNE import TSNE
+
+    other = "fft" if engine_tsne_method(len(codes)) == "bh" else "bh"
+    tsne = TSNE(n_components=2, perplexity=30.0, random_state=0, negative_gradient_method=other, n_jobs=1,
+                verbose=False)
+    seconds, coords = timed(tsne.fit, codes)
+    return seconds, np.asarray(coords)
+
+
+def sklearn_tsne(codes: np.ndarray) -> tuple[float, np.ndarray]:
+    """The peer: scikit-learn's TSNE with default settings, on one thread like the engine's openTSNE."""
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return timed(TSNE(n_components=2, random_state=0, n_jobs=1).fit_transform, codes)
+
+
+def projection_times(codes5k, codes20k, source20k, quick: bool) -> tuple[dict, dict]:
+    """Seconds per (method, n) and the 5k coordinates of every method (for the quality table)."""
+    sets = {2_000: codes5k[:2_000], 5_000: codes5k, 20_000: codes20k}
+    warm_runs = 1 if quick else 3
+    t: dict[tuple[str, int], float] = {}
+
+    import_seconds, _ = timed(__import__, "umap")
+    t["umap-cold", 2_000], _ = engine_map(sets[2_000], "umap")  # the first fit compiles numba code
+    for n, codes in sets.items():
+        coords = {}
+        t["pca", n], coords["pca"] = engine_map(codes, "pca")
+        t["tsne", n], coords["tsne"] = engine_map(codes, "tsne")
+        t["other", n], _ = opentsne_other(codes)
+        runs = [engine_map(codes, "umap") for _ in range(warm_runs)]
+        t["umap", n], coords["umap"] = statistics.median(s for s, _ in runs), runs[0][1]
+        if not (quick and n == 20_000):
+            t["sklearn", n], coords["sklearn"] = sklearn_tsne(codes)
+        if n == 5_000:
+            coords5k = coords
+        print(f"   … {n:,} codes done", flush=True)
+
+    def row(name, key, ns=SIZES):
+        cells = "".join(f"{fmt(t.get((key, n))):>10s}" for n in ns)
+        print(f"   {name:44s}{cells}")
+
+    def ratio_row(name, a, b):
+        print(f"   {name:44s}" + "".join(f"{ratio(t.get((a, n)), t.get((b, n))):>10s}" for n in SIZES))
+
+    methods = "|".join(engine_tsne_method(n) for n in SIZES)
+    others = "|".join("fft" if engine_tsne_method(n) == "bh" else "bh" for n in SIZES)
+    print(f"\n2. Projection seconds (one fit each unless noted; 20k: {source20k})")
+    print(f"   {'method':44s}" + "".join(f"{n:>10,d}" for n in SIZES))
+    row("PCA (engine)", "pca")
+    row(f"t-SNE engine (openTSNE {methods}, 1 thread)", "tsne")
+    row(f"openTSNE, other gradient ({others})", "other")
+    row("sklearn TSNE, defaults, 1 thread (peer)", "sklearn")
+    row(f"UMAP engine, warm (median of {warm_runs})", "umap")
+    row("UMAP engine, first fit (numba compile)", "umap-cold", SIZES[:1])
+    print(f"   {'ratios':44s}")
+    ratio_row("t-SNE engine / sklearn TSNE", "tsne", "sklearn")
+    ratio_row("openTSNE other method / engine's choice", "other", "tsne")
+    ratio_row("UMAP warm / t-SNE engine", "umap", "tsne")
+    print(f"   UMAP first fit / warm fit at 2k: {ratio(t['umap-cold', 2_000], t['umap', 2_000])} "
+          f"(import umap took {import_seconds:.1f} s more, before it)")
+    if quick:
+        print("   --quick: 1 warm UMAP run, 20k scikit-learn TSNE skipped")
+    return t, coords5k
+
+
+def quality(codes5k, labels5k, coords5k) -> None:
+    from engine.projection import knn_accuracy, trustworthiness
+
+    names = {"pca": "PCA", "tsne": "t-SNE engine", "umap": "UMAP engine", "sklearn": "sklearn TSNE (peer)"}
+    peer = coords5k.get("sklearn")
+    peer_knn = knn_accuracy(peer, labels5k) if peer is not None else None
+    peer_tw = trustworthiness(codes5k, peer) if peer is not None else None
+    print("\n3. Map quality on 5 000 MNIST codes (k = 10; trustworthiness on a 3 000-point sample)")
+    print(f"   {'map':28s}{'kNN acc':>10s}{'vs peer':>10s}{'trust':>10s}{'vs peer':>10s}")
+    print(f"   {'32-d codes, no map':28s}{knn_accuracy(codes5k, labels5k):10.3f}{'':10s}{1.0:10.3f}")
+    for key, name in names.items():
+        if key not in coords5k:
+            continue
+        knn, tw = knn_accuracy(coords5k[key], labels5k), trustworthiness(codes5k, coords5k[key])
+        print(f"   {name:28s}{knn:10.3f}{ratio(knn, peer_knn):>10s}{tw:10.3f}{ratio(tw, peer_tw):>10s}")
+
+
+# --------------------------------------------------------------------------- 4. shipped map
+
+
+def open_shipped(path: str) -> None:
+    """Child process: what the explorer page does before it can draw a shipped map; prints step times as JSON."""
+    steps, t0 = {}, time.perf_counter()
+
+    def lap(name):
+        nonlocal t0
+        steps[name] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+
+    from engine import projection
+    from engine.checkpoints import load_checkpoint, load_maps
+    from engine.data import load_dataset
+    lap("imports")
+    model, card = load_checkpoint(path)
+    lap("load checkpoint")
+    data = load_dataset(card.dataset, **card.dataset_options)
+    lap("load dataset")
+    codes, _ = model.encode(data.images), model.reconstruct(data.images)  # the page caches both
+    lap("encode + reconstruct")
+    maps, info = load_maps(path)
+    match = bool(maps) and info.get("codes_fingerprint") == projection.fingerprint(codes)
+    lap("load maps + fingerprint")
+    method = "code" if "code" in maps else "pca"  # the page's default map
+    if match and method in maps:
+        proj = projection.from_coords(maps[method], codes, projection.ProjectionConfig(method=method))
+        lo, hi = proj.coords.min(0), proj.coords.max(0)
+        points = np.stack(np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)), -1)
+        model.decode(proj.inverse(points.reshape(-1, 2)))
+    lap("decode-anywhere grid")
+    print(json.dumps({"steps": steps, "match": match, "methods": sorted(maps), "points": len(codes)}))
+
+
+def shipped_open_time(runs: int = 3) -> dict | None:
+    if not SHIPPED.exists():
+        print(f"\n4. Shipped map: {SHIPPED.relative_to(ROOT)} not found (run `make checkpoints`): skipped")
+        return None
+    walls, reports = [], []
+    for _ in range(runs):
+        seconds, out = timed(subprocess.run, [sys.executable, __file__, "--open-shipped", str(SHIPPED)],
+                             capture_output=True, text=True, check=True, cwd=ROOT)
+        walls.append(seconds)
+        reports.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    median = statistics.median(walls)
+    print(f"\n4. Open the shipped map {SHIPPED.name} in a fresh process (torch default threads, as the app; "
+          f"median of {runs})")
+    for step in reports[0]["steps"]:
+        print(f"   {step:28s}{statistics.median(r['steps'][step] for r in reports):8.2f} s")
+    print(f"   {'total, interpreter start included':28s}{median:8.2f} s   (runs: {', '.join(f'{w:.2f}' for w in walls)})")
+    match = all(r["match"] for r in reports)
+    print(f"   maps in the file: {', '.join(reports[0]['methods']) or 'none'}; codes fingerprint "
+          + ("matches: the page shows the shipped map" if match else "DOES NOT MATCH: the page would recompute it"))
+    return {"seconds": median, "match": match}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 warm UMAP run, skip the 20k scikit-learn t-SNE")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the engine's choice)")
+    parser.add_argument("--open-shipped", metavar="CHECKPOINT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.open_shipped:
+        open_shipped(args.open_shipped)
+        return 0
+
+    import sklearn
+    import torch
+
+    from engine.data import load_dataset
+    from engine.device import configure_threads
+
+    warnings.filterwarnings("ignore", category=UserWarning)  # UMAP: "n_jobs overridden by random_state"
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    threads = configure_threads(args.threads)
+    start = time.perf_counter()
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"Latent Lab explorer benchmark{' (--quick)' if args.quick else ''}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores ({affinity} usable), load average "
+          f"{os.getloadavg()[0]:.1f} at start")
+    print(f"torch {torch.__version__} on CPU with {threads} thread{'s' * (threads > 1)} "
+          f"(engine.device.configure_threads), numpy {np.__version__}, scikit-learn {sklearn.__version__}")
+
+    mnist_all = load_dataset("mnist")
+    mnist = mnist_all if len(mnist_all) <= 5_000 else load_dataset("mnist", limit=5_000)
+    model, ae = train_conv_ae(mnist, threads)
+    codes5k = model.encode(mnist.images)
+    codes20k, source20k = codes_20k(model, codes5k, mnist_all)
+
+    times, coords5k = projection_times(codes5k, codes20k, source20k, args.quick)
+    quality(codes5k, mnist.labels, coords5k)
+    shipped = shipped_open_time()
+
+    print("\n5. Targets")
+    rows = [
+        ("shipped map opens < 3 s", None if shipped is None else f"{shipped['seconds']:.2f} s",
+         None if shipped is None else shipped["seconds"] < 3 and shipped["match"]),
+        ("UMAP 5k warm < 5 s", f"{times['umap', 5_000]:.2f} s", times["umap", 5_000] < 5),
+        ("UMAP 20k warm < 10 s", f"{times['umap', 20_000]:.2f} s", times["umap", 20_000] < 10),
+        ("conv AE test MSE ≤ 0.45 × PCA-32 in 30 s", f"{ae['mse_ratio_vs_pca']:.3f} × in {ae['seconds']:.1f} s",
+         ae["mse_ratio_vs_pca"] <= 0.45 and ae["seconds"] <= 31),
+    ]
+    for name, value, ok in rows:
+        verdict = "n/a" if ok is None else "PASS" if ok else "FAIL"
+        print(f"   {name:44s}{value or 'not measured':>22s}  {verdict}")
+    print(f"\nTotal benchmark time {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
