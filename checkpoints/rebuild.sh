@@ -10,7 +10,11 @@ for code in 2 16 32; do
   train --dataset mnist --kind vae --code $code --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-vae-$code
 done
 train --dataset mnist --kind linear --code 32 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-linear-32
-train --dataset faces --kind conv --code 16 --epochs 400 --lr 0.002 --batch-size 32 --out checkpoints/faces-conv-16
+train --dataset faces --kind conv --code 16 --epochs 100 --lr 0.002 --batch-size 32 --out checkpoints/faces-conv-16
+# Fashion-MNIST only where Debian's dataset-fashion-mnist is installed (70k images; the map covers 20k).
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  train --dataset fashion --kind conv --code 16 --epochs 6 --lr 0.002 --batch-size 128 --out checkpoints/fashion-conv-16
+fi
 train --dataset digits --kind conv --code 8 --epochs 60 --lr 0.002 --batch-size 64 --out checkpoints/digits-conv-8
 for ckpt in checkpoints/*.safetensors; do
   case "$ckpt" in *.map.safetensors) continue ;; esac

@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("project", help="compute 2-D maps of a checkpoint's dataset codes and store them")
     p.add_argument("checkpoint")
     p.add_argument("--methods", default="pca,tsne,umap")
+    p.add_argument("--points", type=int, default=20000, help="map the first N images (the explorer's default view)")
     p.add_argument("--perplexity", type=float, default=30.0)
     p.add_argument("--n-neighbors", type=int, default=15)
     p.add_argument("--min-dist", type=float, default=0.1)
@@ -59,6 +60,9 @@ def _train(args, argv) -> int:
     data = load_dataset(args.dataset, **options)
     for note in data.notes:
         print("note:", note)
+    import torch
+
+    torch.manual_seed(args.seed)  # the initial weights too, so the card's command rebuilds the same checkpoint
     model = Autoencoder(AEConfig(
         kind=args.kind, input_shape=data.image_shape, code_size=args.code, hidden=args.hidden,
         channels=args.channels, sparse_l1=args.sparse_l1, noise_sigma=args.noise,
@@ -92,7 +96,7 @@ def _project(args, argv) -> int:
 
     model, card = load_checkpoint(args.checkpoint)
     data = load_dataset(card.dataset, **card.dataset_options)
-    codes = model.encode(data.images)
+    codes = model.encode(data.images[: args.points])
     maps, info = {}, {"codes_fingerprint": fingerprint(codes), "points": len(codes), "methods": {}}
     methods = [m for m in args.methods.split(",") if m]
     if codes.shape[1] == 2 and "code" not in methods:
@@ -105,7 +109,7 @@ def _project(args, argv) -> int:
         scores = {"config": config.__dict__, "seconds": round(proj.seconds, 2),
                   "trustworthiness": trustworthiness(codes, proj.coords)}
         if data.labels is not None:
-            scores["knn_accuracy"] = knn_accuracy(proj.coords, data.labels)
+            scores["knn_accuracy"] = knn_accuracy(proj.coords, data.labels[: args.points])
         info["methods"][method] = scores
         print(method, {k: v for k, v in scores.items() if k != "config"}, flush=True)
     path = save_maps(args.checkpoint, maps, info)

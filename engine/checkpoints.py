@@ -142,6 +142,9 @@ def load_maps(checkpoint: str | Path) -> tuple[dict[str, np.ndarray], dict]:
         return {}, {}
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="np") as f:
-        info = json.loads((f.metadata() or {}).get("info", "{}"))
-    return load_numpy(str(path)), info
+    try:
+        with safe_open(str(path), framework="np") as f:
+            info = json.loads((f.metadata() or {}).get("info", "{}"))
+        return load_numpy(str(path)), info
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{path.name} is not a readable map file ({e}).") from None

@@ -139,13 +139,14 @@ def mnist(limit: int | None = None, download: bool = False, seed: int = 0) -> Im
     return ds
 
 
-def digits() -> ImageDataset:
+def digits(limit: int | None = None) -> ImageDataset:
     """scikit-learn's 1 797 8×8 digits: tiny, so a model trains in seconds."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    return ImageDataset("digits", (d.images[:, None] / 16).astype(np.float32), d.target.astype(np.int64),
-                        list(DIGIT_NAMES), "UCI handwritten digits 8×8 (scikit-learn, CC BY 4.0)")
+    ds = ImageDataset("digits", (d.images[:, None] / 16).astype(np.float32), d.target.astype(np.int64),
+                      list(DIGIT_NAMES), "UCI handwritten digits 8×8 (scikit-learn, CC BY 4.0)")
+    return ds.subset(slice(0, limit))
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -196,7 +197,7 @@ def _lfw_people(download: bool) -> ImageDataset:
                         f"Labeled Faces in the Wild, people with ≥{LFW_MIN_FACES} photos (scikit-learn cache)")
 
 
-def faces(faces_only: bool = False, download: bool = False) -> ImageDataset:
+def faces(faces_only: bool = False, download: bool = False, limit: int | None = None) -> ImageDataset:
     """Full LFW when cached or downloadable, else scikit-image's 100 faces + 100 non-faces at 25×25."""
     notes = []
     if download or (data_dir() / "lfw_home" / "lfw_funneled").is_dir():
@@ -210,7 +211,7 @@ def faces(faces_only: bool = False, download: bool = False) -> ImageDataset:
     labels = np.repeat(np.arange(2, dtype=np.int64), 100)
     ds = ImageDataset("faces", images, labels, ["face", "non-face"],
                       "LFW subset: 100 faces + 100 non-faces, 25×25 (scikit-image)", notes=notes)
-    return ds.subset(slice(0, 100)) if faces_only else ds
+    return ds.subset(slice(0, 100 if faces_only else None)).subset(slice(0, limit))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +42,8 @@ class ProjectionConfig:
             raise ValueError(
                 f"Perplexity must be at least 1 and below (N − 1)/3 = {(n_points - 1) / 3:.1f} for {n_points} points."
             )
+        if self.method == "umap" and n_points < self.dims + 2:  # its spectral start needs dims + 1 < N
+            raise ValueError(f"UMAP needs at least {self.dims + 2} points for a {self.dims}-D map, got {n_points}.")
         if self.method == "umap" and not 2 <= self.n_neighbors < n_points:
             raise ValueError(f"UMAP's n_neighbors must be between 2 and N − 1 = {n_points - 1}.")
         if self.method == "umap" and not 0 <= self.min_dist <= 1:
@@ -73,7 +75,7 @@ class Projection:
             return points.astype(np.float32)
         if self.config.method == "pca":
             pca = self.reducer or _fit_pca(self.codes, self.config.dims)
-            return pca.inverse_transform(points).astype(np.float32)
+            return pca.inverse_transform(points[:, : pca.n_components_]).astype(np.float32)  # drop 1-D padding
         if self.inverse_kind == "umap":
             return np.asarray(self.reducer.inverse_transform(points), np.float32)
         return interpolate_codes(self.coords, self.codes, points, k)
@@ -176,5 +178,10 @@ def trustworthiness(codes: np.ndarray, coords: np.ndarray, k: int = 10, sample: 
     return float(tw(codes, coords, n_neighbors=min(k, (len(codes) - 1) // 2)))
 
 
-def with_method(config: ProjectionConfig, method: str) -> ProjectionConfig:
-    return replace(config, method=method)
+
+def warm_up() -> None:
+    """Fit a tiny UMAP once so numba compiles now (10–30 s) rather than on the user's first UMAP map."""
+    import umap
+
+    rng = np.random.default_rng(0)
+    umap.UMAP(n_neighbors=10, random_state=0).fit_transform(rng.normal(size=(300, 8)).astype(np.float32))

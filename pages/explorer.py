@@ -10,6 +10,7 @@ import streamlit as st
 from pages import ui
 
 ui.use_app_navigation()
+ui.warm_up_umap()
 ui.intro(
     "Latent-space explorer",
     r"x \;\xrightarrow{\;\mathrm{Enc}\;}\; z \;\xrightarrow{\;\mathrm{Dec}\;}\; \hat x \approx x"
@@ -152,15 +153,17 @@ label_names = data.label_names
 
 with st.sidebar:
     st.header("Map")
-    methods = (["code"] if codes.shape[1] == 2 else []) + ["pca", "tsne", "umap"]
+    dims = 3 if st.toggle("3-D map", help="Rotate and hover; selection and decoding use the 2-D map.") else 2
+    methods = (["code"] if codes.shape[1] == dims else []) + ["pca", "tsne", "umap"]
     method = st.radio("Projection", methods, format_func=METHOD_TITLES.get, horizontal=True, key="method")
     with st.expander("Parameters"):
         perplexity = st.number_input("t-SNE perplexity", 1.0, 10_000.0, 30.0)
         n_neighbors = st.number_input("UMAP n_neighbors", 2, 10_000, 15)
         min_dist = st.number_input("UMAP min_dist", 0.0, 1.0, 0.1)
         seed = st.number_input("Seed", 0, 10_000, 0)
-    max_points = st.select_slider("Points shown", [1000, 2000, 5000, 10000, 20000, 50000, 70000],
-                                  value=min(20000, max(1000, len(codes))) if len(codes) > 1000 else 1000)
+    sizes = [1000, 2000, 5000, 10000, 20000, 50000, 70000]
+    max_points = st.select_slider("Points shown", sizes, value=next(s for s in sizes if s >= min(len(codes), 20000)),
+                                  help="The first N images of the (shuffled) dataset.")
 
 n = min(len(codes), max_points)
 show_codes, show_images_, show_recon = codes[:n], data.images[:n], recon[:n]
@@ -168,7 +171,7 @@ show_labels = labels[:n] if labels is not None else None
 
 from engine import projection  # noqa: E402
 
-config = projection.ProjectionConfig(method=method, perplexity=float(perplexity), n_neighbors=int(n_neighbors),
+config = projection.ProjectionConfig(method=method, dims=dims, perplexity=float(perplexity), n_neighbors=int(n_neighbors),
                                      min_dist=float(min_dist), seed=int(seed))
 
 
@@ -191,7 +194,7 @@ try:
             proj = projection.project(show_codes, config)
 except ValueError as e:
     st.error(f"{e} Showing the PCA map instead.")
-    proj = projection.project(show_codes, projection.ProjectionConfig(method="pca"))
+    proj = projection.project(show_codes, projection.ProjectionConfig(method="pca", dims=dims))
 coords = proj.coords
 map_id = f"{model_key}|{data_key}|{proj.config}|{n}"
 
@@ -208,10 +211,6 @@ def decoded_grid(map_id: str, _proj, _model):
     return points, grid_codes, _model.decode(grid_codes)
 
 
-grid_points, grid_codes, grid_images = decoded_grid(map_id, proj, model)
-path_state = st.session_state.setdefault("path", {"map": None, "points": []})
-if path_state["map"] != map_id:
-    path_state.update(map=map_id, points=[])
 
 
 def map_figure() -> go.Figure:
@@ -269,6 +268,65 @@ def export_csv(map_id: str, _codes, _coords, _labels, _label_names) -> bytes:
 
     return codes_csv(_codes, _coords, _labels, _label_names)
 
+
+def quality_panel() -> None:
+    """Map and code quality numbers, and the CSV export."""
+    st.divider()
+    st.subheader("How good is this map and this code?")
+    quality = map_quality(map_id, show_codes, coords, show_labels, show_images_)
+    errors = reconstruction_errors(model_key, data_key, card.metrics if card is not None else None, model,
+                                   show_images_, show_recon)
+    cols = st.columns(4)
+    if quality["knn_accuracy"] is not None:
+        cols[0].metric("10-NN label accuracy on the map", f"{quality['knn_accuracy']:.1%}",
+                       help="Leave-one-out: do a point's 10 map neighbours carry its label?")
+    cols[1].metric("Trustworthiness (k=10)", f"{quality['trustworthiness']:.3f}",
+                   help="1.0: every map neighbour is also a neighbour in code space.")
+    cols[2].metric("Reconstruction MSE", f"{errors['test_mse']:.4f}", help=errors["where"])
+    cols[3].metric(f"PCA with {codes.shape[1]} components", f"{errors['pca_test_mse']:.4f}",
+                   delta=f"AE error = {errors['test_mse'] / errors['pca_test_mse']:.2f}× PCA's", delta_color="off",
+                   help=errors["where"])
+    if quality["knn_accuracy"] is not None:
+        c1, c2 = st.columns(2)
+        c1.metric("Retrieval by code: 10 neighbours with the same label", f"{quality['code_precision']:.1%}")
+        c2.metric("Retrieval by pixels: 10 neighbours with the same label", f"{quality['pixel_precision']:.1%}",
+                  help="Both over 500 random queries. The code is 'a great feature' when it beats raw pixels.")
+    st.download_button("Download codes + map coordinates (CSV)",
+                       data=export_csv(map_id, show_codes, coords, show_labels, label_names),
+                       file_name="latent_map.csv", mime="text/csv")
+
+
+def map_figure_3d() -> go.Figure:
+    fig = go.Figure()
+    groups = np.unique(show_labels) if show_labels is not None else [None]
+    for g in groups:
+        idx = np.flatnonzero(show_labels == g) if g is not None else np.arange(n)
+        label = label_names[g] if g is not None and label_names else "points"
+        fig.add_scatter3d(x=coords[idx, 0], y=coords[idx, 1], z=coords[idx, 2], mode="markers", name=str(label),
+                          customdata=idx, marker=dict(size=2 if n > 5000 else 3),
+                          hovertemplate=f"<b>{label}</b> #%{{customdata}}<extra></extra>")
+    fig.update_layout(height=680, margin=dict(l=0, r=0, t=30, b=0), legend=dict(itemsizing="constant"),
+                      uirevision=map_id, title=f"3-D {METHOD_TITLES[proj.config.method]} of {n:,} codes")
+    return fig
+
+
+if dims == 3:
+    with tab_map:
+        with st.container(key="ll-map"):
+            st.plotly_chart(map_figure_3d(), key=f"map3d-{abs(hash(map_id))}", config={"displaylogo": False})
+        ui.hover_thumbnails("ll-map", {
+            "images": ui.atlas(f"img|{data_key}|{n}", show_images_),
+            "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon),
+        }, [label_names[l] for l in show_labels] if show_labels is not None and label_names else None)
+        st.caption("Drag to rotate, scroll to zoom, hover to see images. Selection, neighbours and decoding "
+                   f"work on the 2-D map. Map computed in {proj.seconds:.1f} s.")
+        quality_panel()
+    st.stop()
+
+grid_points, grid_codes, grid_images = decoded_grid(map_id, proj, model)
+path_state = st.session_state.setdefault("path", {"map": None, "points": []})
+if path_state["map"] != map_id:
+    path_state.update(map=map_id, points=[])
 
 with tab_map:
     col_map, col_side = st.columns([3, 2])
@@ -359,26 +417,5 @@ with tab_map:
         elif len(path_state["points"]) == 1:
             st.caption("Path: A is set — click a second point or cross for B.")
 
-    st.divider()
-    st.subheader("How good is this map and this code?")
-    quality = map_quality(map_id, show_codes, coords, show_labels, show_images_)
-    errors = reconstruction_errors(model_key, data_key, card.metrics if card is not None else None, model,
-                                   show_images_, show_recon)
-    cols = st.columns(4)
-    if quality["knn_accuracy"] is not None:
-        cols[0].metric("10-NN label accuracy on the map", f"{quality['knn_accuracy']:.1%}",
-                       help="Leave-one-out: do a point's 10 map neighbours carry its label?")
-    cols[1].metric("Trustworthiness (k=10)", f"{quality['trustworthiness']:.3f}",
-                   help="1.0: every map neighbour is also a neighbour in code space.")
-    cols[2].metric("Reconstruction MSE", f"{errors['test_mse']:.4f}", help=errors["where"])
-    cols[3].metric(f"PCA with {codes.shape[1]} components", f"{errors['pca_test_mse']:.4f}",
-                   delta=f"AE error = {errors['test_mse'] / errors['pca_test_mse']:.2f}× PCA's", delta_color="off",
-                   help=errors["where"])
-    if quality["knn_accuracy"] is not None:
-        c1, c2 = st.columns(2)
-        c1.metric("Retrieval by code: 10 neighbours with the same label", f"{quality['code_precision']:.1%}")
-        c2.metric("Retrieval by pixels: 10 neighbours with the same label", f"{quality['pixel_precision']:.1%}",
-                  help="Both over 500 random queries. The code is 'a great feature' when it beats raw pixels.")
-    st.download_button("Download codes + map coordinates (CSV)",
-                       data=export_csv(map_id, show_codes, coords, show_labels, label_names),
-                       file_name="latent_map.csv", mime="text/csv")
+
+    quality_panel()

@@ -78,6 +78,16 @@ def checkpoint(path: str, _mtime: float):
     return load_checkpoint(path)
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up_umap() -> None:
+    """Once per server: compile UMAP's numba code in a background thread while the user looks around."""
+    import threading
+
+    from engine.projection import warm_up
+
+    threading.Thread(target=warm_up, daemon=True, name="latentlab-umap-warmup").start()
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
@@ -144,13 +154,19 @@ def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
         start = st.form_submit_button("Start training", type="primary", disabled=running)
     if start:
         try:
+            import torch
+
+            torch.manual_seed(int(seed))  # the seed fixes the initial weights too, not only the batches
             model = Autoencoder(AEConfig(kind=kind, input_shape=data.image_shape, code_size=int(code),
                                          sparse_l1=sparse, noise_sigma=noise, input_dropout=in_drop,
                                          code_dropout=code_drop))
             config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed))
             config.validate()
             slot.job = TrainingJob(model, data.images, config).start()
-            slot.meta = {"title": f"{MODEL_KINDS[kind]}, code {int(code)} (trained here)", "shown_done": False}
+            from engine.device import describe, pick_device
+
+            slot.meta = {"title": f"{MODEL_KINDS[kind]}, code {int(code)} (trained here)", "shown_done": False,
+                         "device": describe(pick_device())}
             running = True
         except (ValueError, TooManyJobs) as e:
             st.error(str(e))
@@ -166,6 +182,7 @@ def _training_progress(slot_name: str) -> None:
     frac = snap.step / snap.steps_total if snap.steps_total else 0.0
     st.progress(min(1.0, frac), text=f"{slot.meta.get('title', '')} · epoch {snap.epoch}/{snap.epochs} · "
                                      f"step {snap.step}/{snap.steps_total} · {snap.seconds:.1f} s")
+    st.caption(f"Running on {slot.meta.get('device', '?')}.")
     if snap.losses:
         st.plotly_chart(loss_chart(snap.losses, snap.val_mse), key=f"{slot_name}-loss")
     if not snap.finished:

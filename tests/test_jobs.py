@@ -1,0 +1,163 @@
+"""engine.jobs: background training that the UI polls, stops, and that never raises into the UI thread."""
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from engine import jobs
+from engine.data import load_dataset
+from engine.device import configure_threads
+from engine.jobs import MAX_RUNNING_JOBS, TooManyJobs, TrainingJob, wait_for
+from engine.models import AEConfig, Autoencoder
+from engine.train import TrainConfig
+
+configure_threads(1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits").images[:500]
+
+
+@pytest.fixture
+def started():
+    """Start jobs through this, so every job is stopped and joined even when a test fails."""
+    made = []
+
+    def start(model, images, config):
+        job = TrainingJob(model, images, config)
+        made.append(job)
+        return job.start()
+
+    yield start
+    for job in made:
+        job.stop()
+    for job in made:
+        job.join(10)
+    assert not any(job._thread.is_alive() for job in made)
+
+
+def model(seed=0):
+    torch.manual_seed(seed)
+    return Autoencoder(AEConfig(kind="dense", input_shape=(1, 8, 8), code_size=4, hidden=32))
+
+
+def config(**kw):
+    return TrainConfig(**{"epochs": 3, "batch_size": 32, "lr": 3e-3, "device": "cpu", "threads": 1, **kw})
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_runs_in_the_background_and_finishes(digits, started):
+    t0 = time.perf_counter()
+    job = started(model(), digits, config(epochs=200))
+    assert time.perf_counter() - t0 < 0.5  # start() does not train
+    assert job.snapshot().state == "running"
+    wait_until(lambda: job.snapshot().step >= 10)
+    snap = job.snapshot()
+    assert snap.state == "running" and not snap.finished and snap.epochs == 200
+    assert len(snap.losses) >= 10 and snap.steps_total == 200 * (450 // 32)
+    job.stop()
+    wait_for(job)
+
+    job = started(model(), digits, config(epochs=3))
+    final = wait_for(job, timeout=30)
+    assert final.state == "done" and final.finished and final.error is None
+    assert job.result is not None and not job.result.stopped
+    assert final.losses == job.result.losses and final.val_mse == job.result.val_mse
+    assert final.epoch == 3 and final.step == final.steps_total == len(final.losses)
+    assert final.seconds == job.result.seconds
+
+
+def test_stop_keeps_the_partly_trained_model(digits, started):
+    m = model()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    job = started(m, digits, config(epochs=10_000))
+    wait_until(lambda: job.snapshot().step >= 20)
+    job.stop()
+    final = wait_for(job, timeout=10)
+    assert final.state == "stopped" and final.error is None
+    assert job.result is not None and job.result.stopped
+    assert 20 <= len(job.result.losses) < 10_000 * (450 // 32)
+    assert final.losses == job.result.losses
+    assert any(not torch.equal(before[k], v) for k, v in m.state_dict().items())  # it learned something
+    assert m.encode(digits[:5]).shape == (5, 4)
+
+
+def test_failure_is_reported_not_raised(started):
+    job = started(model(), np.zeros((20, 1, 28, 28), np.float32), config())  # wrong image shape
+    final = wait_for(job, timeout=10)
+    assert final.state == "failed" and final.finished
+    assert final.error.startswith("ValueError: The model expects images of shape (1, 8, 8)")
+    assert job.result is None
+
+
+def test_bad_config_fails_in_the_job(digits, started):
+    final = wait_for(started(model(), digits, config(lr=5.0)), timeout=10)
+    assert final.state == "failed" and "Learning rate" in final.error
+
+
+def test_snapshots_are_consistent_while_training(digits, started):
+    job = started(model(), digits, config(epochs=6, batch_size=16))
+    problems, counts = [], []
+
+    def reader():
+        last_losses, last_step, seen = -1, -1, 0
+        while True:
+            s = job.snapshot()
+            if len(s.losses) < last_losses or s.step < last_step:
+                problems.append(("went back", last_losses, len(s.losses), last_step, s.step))
+            if s.step != len(s.losses):  # both change together under the lock
+                problems.append(("torn", s.step, len(s.losses)))
+            if len(s.val_mse) > s.epoch:
+                problems.append(("val ahead", s.epoch, len(s.val_mse)))
+            s.losses.append(123.0)  # a snapshot is a copy: editing it changes nothing
+            last_losses, last_step, seen = len(s.losses) - 1, s.step, seen + 1
+            if s.finished:
+                break
+            time.sleep(0.0005)  # poll like a UI would, without starving the trainer of the GIL
+        counts.append(seen)
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join(60)
+    assert not any(r.is_alive() for r in readers)
+    assert problems == []
+    assert min(counts) > 10  # they really did read during training
+    assert job.snapshot().state == "done" and 123.0 not in job.snapshot().losses
+
+
+def test_too_many_jobs_and_slot_release(digits, started):
+    running = [started(model(i), digits, config(epochs=10_000)) for i in range(MAX_RUNNING_JOBS)]
+    wait_until(lambda: all(j.snapshot().step > 0 for j in running))
+    extra = TrainingJob(model(), digits, config(epochs=1))
+    with pytest.raises(TooManyJobs, match=f"{MAX_RUNNING_JOBS} models are already training"):
+        extra.start()
+    assert extra.snapshot().state == "running" and not extra._thread.is_alive()  # never started
+    running[0].stop()
+    assert wait_for(running[0], timeout=10).state == "stopped"
+    replacement = started(model(), digits, config(epochs=1))  # the freed slot is usable
+    assert wait_for(replacement, timeout=20).state == "done"
+    running[1].stop()
+    wait_for(running[1], timeout=10)
+    # failed jobs give their slot back too
+    for _ in range(MAX_RUNNING_JOBS + 1):
+        assert wait_for(started(model(), digits[:, :, :4], config()), timeout=10).state == "failed"
+    assert wait_for(started(model(), digits, config(epochs=1)), timeout=20).state == "done"
+
+
+def test_all_slots_free_after_the_tests_above():
+    got = [jobs._running.acquire(blocking=False) for _ in range(MAX_RUNNING_JOBS)]
+    for ok in got:
+        if ok:
+            jobs._running.release()
+    assert all(got)

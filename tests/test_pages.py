@@ -1,0 +1,282 @@
+"""The pages through Streamlit's AppTest: no browser, no network, every widget driven from Python."""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+EXPLORER = "pages/explorer.py"
+UPLOAD = "Upload a checkpoint (.safetensors)…"
+TIMEOUT = 90  # seconds per script run: the first one imports torch and encodes 5 000 MNIST images
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LATENTLAB_THREADS", "1")
+        yield
+
+
+@pytest.fixture
+def live_navigation(monkeypatch):
+    """Make every AppTest run behave like a live server after its first st.navigation call.
+
+    AppTest resets PagesManager.uses_pages_directory before *each* run, so with a pages/ folder every
+    run of the explorer starts in Streamlit's legacy mode and goes through ui.use_app_navigation's
+    st.rerun — which drops button triggers (a click would never reach the page). A live server leaves
+    that mode once, for good, so this is what a user sees.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", patched)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+def home() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    return at
+
+
+def explorer(dataset: str | None = None) -> AppTest:
+    at = home()
+    at.switch_page(EXPLORER)
+    at.run()
+    assert_ok(at)
+    if dataset is not None:
+        at.selectbox(key="dataset").set_value(dataset).run()
+    return at
+
+
+def assert_ok(at: AppTest, errors: bool = False) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    if not errors:
+        assert not at.error, [e.value for e in at.error]
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def model_radio(at: AppTest):
+    radios = [r for r in at.radio if r.label == "Model"]
+    assert len(radios) == 1, [r.label for r in at.radio]
+    return radios[0]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def assert_map(at: AppTest) -> None:
+    """The map, its quality numbers and the export are on the page."""
+    assert at.get("plotly_chart"), "no plotly chart on the page"
+    got = metrics(at)
+    assert "Reconstruction MSE" in got and "Trustworthiness (k=10)" in got, got
+    assert float(got["Reconstruction MSE"]) > 0
+    assert any(b.label.startswith("Download codes") for b in at.get("download_button"))
+
+
+def shapes(size: int = 16, per_class: int = 6):
+    """(class, index, PNG bytes) for small white circles and squares on black."""
+    for cls in ("circle", "square"):
+        for i in range(per_class):
+            img = Image.new("L", (size, size), 0)
+            draw = ImageDraw.Draw(img)
+            box = (2 + i % 3, 2, size - 3 - i % 2, size - 3)
+            (draw.ellipse if cls == "circle" else draw.rectangle)(box, fill=255)
+            buf = io.BytesIO()
+            img.save(buf, "PNG")
+            yield cls, i, buf.getvalue()
+
+
+# --- home ----------------------------------------------------------------------------------------
+def test_home_renders_with_a_link_to_the_explorer():
+    at = home()
+    assert_ok(at)
+    assert texts(at.title) == ["Latent Lab"]
+    links = at.get("page_link")
+    assert links, "no st.page_link on the home page"
+    assert any("explorer" in (link.proto.page + link.proto.label).lower() for link in links)
+
+
+# --- explorer on the shipped datasets ------------------------------------------------------------
+def test_explorer_mnist_default():
+    at = explorer()
+    assert at.selectbox(key="dataset").value == "mnist"
+    options = model_radio(at).options
+    shipped = [o for o in options if o.endswith("(shipped)")]
+    for ckpt in ("conv AE · code 2", "conv AE · code 16", "vae AE · code 2", "linear AE · code 32"):
+        assert f"{ckpt} (shipped)" in shipped, options
+    assert options[-1] == UPLOAD
+    assert model_radio(at).value in shipped
+    assert_map(at)
+    assert "PCA with 16 components" in metrics(at) or any(k.startswith("PCA with") for k in metrics(at))
+    assert "10-NN label accuracy on the map" in metrics(at)
+    assert [t.label for t in at.tabs] == ["Map", "Train a model"]
+
+
+@pytest.mark.parametrize("dataset, model", [("digits", "conv AE · code 8 (shipped)"),
+                                            ("faces", "conv AE · code 16 (shipped)")])
+def test_explorer_other_datasets(dataset, model):
+    at = explorer(dataset)
+    assert_ok(at)
+    assert model_radio(at).value == model
+    assert_map(at)
+
+
+def test_explorer_3d_map():
+    at = explorer("digits")
+    toggles = [t for t in at.toggle if t.label == "3-D map"]
+    if not toggles:
+        pytest.skip("no 3-D toggle on this version of the page")
+    toggles[0].set_value(True).run()
+    assert_ok(at)
+    assert "Trustworthiness (k=10)" in metrics(at)
+
+
+def test_bad_perplexity_falls_back_to_pca():
+    at = explorer("digits")
+    at.radio(key="method").set_value("tsne").run()
+    [box] = [n for n in at.number_input if n.label == "t-SNE perplexity"]
+    box.set_value(2000.0).run()  # digits has 1 797 points: perplexity must stay below (N − 1)/3
+    assert_ok(at, errors=True)
+    errors = texts(at.error)
+    assert any("erplexity" in e and "PCA" in e for e in errors), errors
+    assert_map(at)
+
+
+# --- your images ---------------------------------------------------------------------------------
+def your_folder(at: AppTest, path: Path) -> AppTest:
+    [box] = [t for t in at.text_input if "folder" in t.label]
+    box.set_value(str(path)).run()
+    assert_ok(at, errors=True)
+    return at
+
+
+@pytest.fixture(scope="module")
+def yours():
+    at = explorer("yours")
+    assert_ok(at)
+    return at
+
+
+def test_your_folder_missing(yours, tmp_path):
+    at = your_folder(yours, tmp_path / "no-such-folder")
+    assert any("not found" in e.lower() and "no-such-folder" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_your_folder_empty(yours, tmp_path):
+    (tmp_path / "empty").mkdir()
+    at = your_folder(yours, tmp_path / "empty")
+    assert any("empty" in e for e in texts(at.error)), texts(at.error)
+
+
+def test_your_folder_without_images(yours, tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello")
+    (folder / "fake.png").write_bytes(b"not a png")
+    at = your_folder(yours, folder)
+    errors = texts(at.error)
+    assert any("No readable images" in e and "2 files skipped" in e for e in errors), errors
+
+
+def test_your_labelled_folder_offers_training(yours, tmp_path):
+    folder = tmp_path / "shapes"
+    for cls, i, png in shapes():
+        (folder / cls).mkdir(parents=True, exist_ok=True)
+        (folder / cls / f"{i}.png").write_bytes(png)
+    at = your_folder(yours, folder)
+    assert not at.error, texts(at.error)
+    assert any("12 images" in c for c in texts(at.caption)), texts(at.caption)
+    assert any("No model for this dataset yet" in i for i in texts(at.info)), texts(at.info)
+    assert [t.label for t in at.tabs] == ["Map", "Train a model"]
+    assert any(b.label == "Start training" for b in at.button)
+    assert model_radio(at).options == [UPLOAD]
+
+
+def test_your_zip_upload(yours):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for cls, i, png in shapes():
+            zf.writestr(f"shapes/{cls}/{i}.png", png)
+        zf.writestr("shapes/circle/readme.txt", "not an image")
+    [box] = [t for t in yours.text_input if "folder" in t.label]
+    box.set_value("").run()
+    [zip_box] = [u for u in yours.get("file_uploader") if ".zip" in u.label]
+    zip_box.set_value(("shapes.zip", buf.getvalue(), "application/zip")).run()
+    assert_ok(yours)
+    assert any("12 images" in c and "uploaded zip" in c for c in texts(yours.caption)), texts(yours.caption)
+    assert any("Skipped 1 file" in i for i in texts(yours.info)), texts(yours.info)
+    assert any("No model for this dataset yet" in i for i in texts(yours.info))
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+def checkpoint_uploader(at: AppTest):
+    found = [u for u in at.get("file_uploader") if u.label == "Latent Lab checkpoint"]
+    assert len(found) == 1, [u.label for u in at.get("file_uploader")]
+    return found[0]
+
+
+def test_upload_checkpoint_option():
+    at = explorer("digits")
+    model_radio(at).set_value(UPLOAD).run()
+    assert_ok(at)  # nothing uploaded yet: no map, no error
+    assert any("No model for this dataset yet" in i for i in texts(at.info)), texts(at.info)
+
+    checkpoint_uploader(at).set_value(("junk.safetensors", b"not a checkpoint at all", "application/octet-stream"))
+    at.run()
+    assert_ok(at, errors=True)
+    assert any("safetensors" in e for e in texts(at.error)), texts(at.error)
+
+    wrong = (ROOT / "checkpoints" / "mnist-conv-2.safetensors").read_bytes()
+    checkpoint_uploader(at).set_value(("mnist.safetensors", wrong, "application/octet-stream")).run()
+    assert_ok(at, errors=True)
+    assert any("expects (1, 28, 28)" in e for e in texts(at.error)), texts(at.error)
+
+    right = (ROOT / "checkpoints" / "digits-conv-8.safetensors").read_bytes()
+    checkpoint_uploader(at).set_value(("digits.safetensors", right, "application/octet-stream")).run()
+    assert_ok(at)
+    assert_map(at)
+
+
+# --- training from the page ----------------------------------------------------------------------
+def test_train_from_the_page(live_navigation):
+    at = explorer("digits")
+    [epochs] = [n for n in at.number_input if n.label == "Epochs"]
+    epochs.set_value(1)
+    [start] = [b for b in at.button if b.label == "Start training"]
+    start.click().run()
+    assert_ok(at)
+    progress = [p.proto.text for p in at.get("progress")]
+    assert progress or any(b.label == "Stop training" for b in at.button), "training did not start"
+
+    # The progress fragment polls with run_every, which AppTest does not tick: rerun the script instead.
+    deadline = time.monotonic() + 30
+    while not at.success and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+        assert_ok(at)
+    assert at.success, f"training did not finish in 30 s: {[p.proto.text for p in at.get('progress')]}"
+    assert "Training done" in at.success[0].value, at.success[0].value
+    at.run()
+    trained = [o for o in model_radio(at).options if o.endswith("(trained here)")]
+    assert trained, model_radio(at).options
+
+    model_radio(at).set_value(trained[0]).run()
+    assert_ok(at)
+    assert_map(at)
