@@ -56,9 +56,11 @@ function drawTile(canvas, atlasKey, index, geometry, size) {
   return true;
 }
 
-function show(ev) {
+function show(gd, ev) {
   const cfg = window.__llHover;
   if (!cfg || !ev.points || !ev.points.length) return;
+  // A new map can be hovered before its sprite sheets arrive: never show another map's images.
+  if (String(gd.layout.uirevision) !== cfg.map_id) return hide();
   const point = ev.points[0];
   let index = point.customdata;
   if (Array.isArray(index)) index = index[0];
@@ -68,17 +70,18 @@ function show(ev) {
   const bFig = el.querySelector("#ll-tip-b-fig");
   let ok;
   if (index >= 0) {
-    ok = drawTile(a, cfg.keys.images, index, cfg.images, cfg.size);
-    bFig.style.display = drawTile(el.querySelector("#ll-tip-b"), cfg.keys.recon, index, cfg.images, cfg.size) ? "" : "none";
+    ok = index < cfg.images.count && drawTile(a, cfg.keys.images, index, cfg.images, cfg.size);
+    bFig.style.display = ok && drawTile(el.querySelector("#ll-tip-b"), cfg.keys.recon, index, cfg.images, cfg.size) ? "" : "none";
     el.querySelector("#ll-tip-a-cap").textContent = "image";
-    el.querySelector("#ll-tip-text").textContent = "#" + index + (cfg.labels ? " · " + cfg.labels[index] : "");
+    const label = cfg.labels && cfg.labels[index] !== undefined ? " · " + cfg.labels[index] : "";
+    el.querySelector("#ll-tip-text").textContent = "#" + index + label;
   } else {
     ok = drawTile(a, cfg.keys.grid, -index - 1, cfg.grid, cfg.size);
     bFig.style.display = "none";
     el.querySelector("#ll-tip-a-cap").textContent = "decoded here";
     el.querySelector("#ll-tip-text").textContent = "click to keep it";
   }
-  if (!ok) return;
+  if (!ok) return hide();
   const x = ev.event ? ev.event.clientX : 0;
   const y = ev.event ? ev.event.clientY : 0;
   el.style.left = Math.min(x + 18, window.innerWidth - 2.6 * cfg.size) + "px";
@@ -97,8 +100,9 @@ function bind() {
   const gd = document.querySelector(".st-key-" + cfg.keys.map + " .js-plotly-plot");
   if (!gd || typeof gd.on !== "function" || gd.__llBound) return;
   gd.__llBound = true;
-  gd.on("plotly_hover", show);
+  gd.on("plotly_hover", (ev) => show(gd, ev));
   gd.on("plotly_unhover", hide);
+  gd.addEventListener("mouseleave", hide);
 }
 
 export default function (component) {

@@ -238,14 +238,14 @@ def open_shipped(path: str, launched: float) -> None:
     codes = model.encode(data.images)
     lap("encode")
     maps, info = load_maps(path)
-    match = bool(maps) and info.get("codes_fingerprint") == projection.fingerprint(codes)
+    match = bool(maps) and info.get("data_fingerprint") == projection.fingerprint(data.images[: info["points"]])
     method = "code" if "code" in maps else "pca"  # the page's default map
     proj = projection.from_coords(maps[method], codes, projection.ProjectionConfig(method=method)) if match else None
     lap("load maps + fingerprint check")
     ready = time.time() - launched
     # What the page also computes before its first draw: reconstructions (for hover) and the decode grid.
-    model.reconstruct(data.images)
-    lap("+ reconstruct (hover images)")
+    model.decode(codes)
+    lap("+ decode the codes (hover reconstructions)")
     if proj is not None:
         lo, hi = proj.coords.min(0), proj.coords.max(0)
         points = np.stack(np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)), -1)

@@ -97,7 +97,8 @@ def _project(args, argv) -> int:
     model, card = load_checkpoint(args.checkpoint)
     data = load_dataset(card.dataset, **card.dataset_options)
     codes = model.encode(data.images[: args.points])
-    maps, info = {}, {"codes_fingerprint": fingerprint(codes), "points": len(codes), "methods": {}}
+    # the map belongs to these images under this checkpoint (codes differ in the last bits across CPUs)
+    maps, info = {}, {"data_fingerprint": fingerprint(data.images[: args.points]), "points": len(codes), "methods": {}}
     methods = [m for m in args.methods.split(",") if m]
     if codes.shape[1] == 2 and "code" not in methods:
         methods.insert(0, "code")

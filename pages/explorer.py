@@ -10,6 +10,7 @@ import streamlit as st
 from pages import ui
 
 ui.use_app_navigation()
+ui.configure_threads()
 ui.warm_up_umap()
 ui.intro(
     "Latent-space explorer",
@@ -92,14 +93,14 @@ with st.sidebar:
     options["Upload a checkpoint (.safetensors)…"] = ("upload", None)
     choice = st.radio("Model", list(options), key=f"model-{data_key}", label_visibility="collapsed")
     model = card = None
-    kind, value = options[choice]
+    source, value = options[choice]
     try:
-        if kind == "file":
+        if source == "file":
             from pathlib import Path
 
             model, card = ui.checkpoint(value, Path(value).stat().st_mtime)
             model_key = value
-        elif kind == "session":
+        elif source == "session":
             model, model_key = trained[0], f"session:{id(trained[0])}"
         else:
             up = st.file_uploader("Latent Lab checkpoint", type=None, key="ckpt-upload")
@@ -144,7 +145,7 @@ if model is None:
 @st.cache_resource(max_entries=8, show_spinner="Encoding the dataset…")
 def encoded(model_key: str, data_key: str, _model, _images):
     codes = _model.encode(_images)
-    return codes, _model.reconstruct(_images)
+    return codes, _model.decode(codes)
 
 
 codes, recon = encoded(model_key, data_key, model, data.images)
@@ -163,7 +164,7 @@ with st.sidebar:
         seed = st.number_input("Seed", 0, 10_000, 0)
     sizes = [1000, 2000, 5000, 10000, 20000, 50000, 70000]
     max_points = st.select_slider("Points shown", sizes, value=next(s for s in sizes if s >= min(len(codes), 20000)),
-                                  help="The first N images of the (shuffled) dataset.")
+                                  help="The first N images of the (shuffled) dataset.", key=f"points-{data_key}")
 
 n = min(len(codes), max_points)
 show_codes, show_images_, show_recon = codes[:n], data.images[:n], recon[:n]
@@ -175,14 +176,19 @@ config = projection.ProjectionConfig(method=method, dims=dims, perplexity=float(
                                      min_dist=float(min_dist), seed=int(seed))
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def data_fingerprint(data_key: str, n: int, _images) -> str:
+    return projection.fingerprint(_images)
+
+
 def shipped_projection():
     """The precomputed map of a shipped checkpoint, when it was made from exactly these codes."""
-    if kind != "file" or config != projection.ProjectionConfig(method=method):
+    if source != "file" or config != projection.ProjectionConfig(method=method):
         return None
     from engine.checkpoints import load_maps
 
     maps, info = load_maps(value)
-    if method in maps and info.get("codes_fingerprint") == projection.fingerprint(show_codes):
+    if method in maps and info.get("data_fingerprint") == data_fingerprint(data_key, n, show_images_):
         return projection.from_coords(maps[method], show_codes, config)
     return None
 
@@ -314,7 +320,7 @@ if dims == 3:
     with tab_map:
         with st.container(key="ll-map"):
             st.plotly_chart(map_figure_3d(), key=f"map3d-{abs(hash(map_id))}", config={"displaylogo": False})
-        ui.hover_thumbnails("ll-map", {
+        ui.hover_thumbnails("ll-map", map_id, {
             "images": ui.atlas(f"img|{data_key}|{n}", show_images_),
             "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon),
         }, [label_names[l] for l in show_labels] if show_labels is not None and label_names else None)
@@ -335,7 +341,7 @@ with tab_map:
             event = st.plotly_chart(map_figure(), key=f"map-{abs(hash(map_id))}", on_select="rerun",
                                     selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
         names = [label_names[l] for l in show_labels] if show_labels is not None and label_names else None
-        ui.hover_thumbnails("ll-map", {
+        ui.hover_thumbnails("ll-map", map_id, {
             "images": ui.atlas(f"img|{data_key}|{n}", show_images_),
             "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon),
             "grid": ui.atlas(f"grid|{map_id}", grid_images),

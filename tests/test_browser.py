@@ -25,10 +25,6 @@ MAP_READY = """(minTraces) => { const gd = document.querySelector('.st-key-ll-ma
   return !!(gd && gd._fullData && gd._fullLayout && gd._fullLayout.xaxis && gd._fullData.length >= minTraces); }"""
 HAS_PATH = """(n) => { const gd = document.querySelector('.st-key-ll-map .js-plotly-plot');
   const p = gd && gd._fullData && gd._fullData.find((t) => t.name === 'path'); return !!p && p.x.length === n; }"""
-POINT_XY = """([t, i]) => { const gd = document.querySelector('.st-key-ll-map .js-plotly-plot');
-  const tr = gd._fullData[t]; const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-  const r = gd.getBoundingClientRect();
-  return [r.left + xa._offset + xa.l2p(tr.x[i]), r.top + ya._offset + ya.l2p(tr.y[i])]; }"""
 # Data points (customdata >= 0) in client pixels; grid crosses are trace 0 (customdata < 0).
 DATA_XY = """() => { const gd = document.querySelector('.st-key-ll-map .js-plotly-plot');
   const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
@@ -66,10 +62,22 @@ TIP = """(caption) => { const tip = document.getElementById('ll-hover-tip');
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   const seen = new Set(); for (let k = 0; k < d.length; k += 4) seen.add(d[k] + ',' + d[k + 1] + ',' + d[k + 2] + ',' + d[k + 3]);
   return seen.size > 1 ? {colours: seen.size, text: tip.innerText} : null; }"""
+# The thumbnail component has this map's sprite sheets, all loaded. The chart is drawn before the
+# script has sent them, so hovering earlier shows nothing (or the previous map's thumbnails).
+HOVER_READY = """() => { const cfg = window.__llHover, gd = document.querySelector('.st-key-ll-map .js-plotly-plot');
+  if (!cfg || !cfg.images || !cfg.grid || !gd || !gd._fullData) return false;
+  const n = gd._fullData.filter((t) => t.customdata && t.customdata[0] >= 0).reduce((s, t) => s + t.x.length, 0);
+  const cells = gd._fullData[0].x.length;
+  if (cfg.images.count !== n || cfg.grid.count !== cells || !gd.__llBound) return false;
+  return [['images', n], ['recon', n], ['grid', cells]].every(([k, count]) => {
+    const imgs = Array.from(document.querySelectorAll('.st-key-' + cfg.keys[k] + ' img'));
+    return imgs.length === Math.ceil(count / cfg[k].per_chunk)
+      && imgs.every((img) => img.complete && img.naturalWidth > 0); }); }"""
 # Every visible picture on the page has loaded (the hidden sprite sheets do not count).
 IMAGES_LOADED = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] img'))
   .filter((img) => img.offsetParent !== null).every((img) => img.complete && img.naturalWidth > 0)"""
-IDLE = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
+IDLE = """() => { const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'; }"""
 
 
 # --- fixtures and helpers --------------------------------------------------------------------------
@@ -90,8 +98,8 @@ def shot(tmp_path):
     return save
 
 
-def settle(page, timeout: float = 30_000) -> None:
-    """Wait until the script run is over and the pictures on the page have loaded."""
+def settle(page, timeout: float = 90_000) -> None:
+    """Wait until the script run is over (stale elements gone) and the pictures on the page have loaded."""
     page.wait_for_function(IDLE, timeout=timeout)
     page.wait_for_function(IMAGES_LOADED, timeout=timeout)
 
@@ -101,6 +109,7 @@ def wait_for_map(page, timeout: float = 90_000, min_traces: int = 2) -> None:
     page.wait_for_function(MAP_READY, arg=min_traces, timeout=timeout)
     page.locator(".st-key-ll-map").scroll_into_view_if_needed()
     page.wait_for_function(MAP_READY, arg=min_traces, timeout=timeout)
+    page.wait_for_function(HOVER_READY, timeout=timeout)
 
 
 def open_explorer(page, app_url: str) -> None:
@@ -122,10 +131,18 @@ def click_map(page, x: float, y: float) -> None:
     page.mouse.click(x, y)
 
 
+TIP_HIDDEN = "() => { const t = document.getElementById('ll-hover-tip'); return !t || t.style.display === 'none'; }"
+
+
 def mouse_off_map(page) -> None:
     page.mouse.move(5, 5, steps=10)  # in steps: one jump out of a box-select drag does not unhover
-    page.wait_for_function("() => { const t = document.getElementById('ll-hover-tip'); "
-                           "return !t || t.style.display === 'none'; }", timeout=5_000)
+    try:
+        page.wait_for_function(TIP_HIDDEN, timeout=5_000)
+    except Exception:
+        state = page.evaluate("""() => { const t = document.getElementById('ll-hover-tip');
+          return [t && t.innerText, document.querySelectorAll('.js-plotly-plot').length,
+                  Array.from(document.querySelectorAll('.js-plotly-plot')).map((g) => !!g.__llBound)]; }""")
+        raise AssertionError(f"hover tooltip still shown after the mouse left the map: {state}")
 
 
 def data_point_count(page) -> int:
@@ -222,6 +239,7 @@ def test_fashion_20k_points(app_url, page, shot):
     open_explorer(page, app_url)
     page.get_by_role("combobox", name="Dataset").click()
     page.get_by_role("option", name="Fashion-MNIST", exact=True).click()
+    start = time.monotonic()
     page.get_by_text("70,000 images 28×28").wait_for(timeout=90_000)
     if not FASHION_CKPT.exists():
         page.get_by_text("No model for this dataset yet").wait_for(timeout=60_000)
@@ -231,6 +249,7 @@ def test_fashion_20k_points(app_url, page, shot):
                            " return !!(gd && gd._fullLayout && gd._fullLayout.title &&"
                            " String(gd._fullLayout.title.text).includes('20,000 codes')); }", timeout=120_000)
     wait_for_map(page)
+    print(f"Fashion-MNIST picked -> 20k map with thumbnails ready: {time.monotonic() - start:.1f} s")
     assert data_point_count(page) == 20_000
     x, y, _, _ = page.evaluate(ISOLATED, "data")
     tip = hover_tip(page, x, y, "reconstruction", timeout=30_000)

@@ -194,7 +194,7 @@ def test_maps_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     maps = {"pca": rng.normal(size=(40, 2)), "umap": rng.normal(size=(40, 2)).astype(np.float32),
             "tsne3": rng.normal(size=(40, 3))}
-    info = {"points": np.int64(40), "codes_fingerprint": "abc", "methods": {"pca": {"seconds": 0.1}}}
+    info = {"points": np.int64(40), "data_fingerprint": "abc", "methods": {"pca": {"seconds": 0.1}}}
     path = save_maps(ckpt, maps, info)
     assert path == map_path(ckpt) == tmp_path / "digits-conv-0.5.map.safetensors"
     loaded, info2 = load_maps(ckpt)
@@ -202,7 +202,7 @@ def test_maps_round_trip(tmp_path):
     for key, value in maps.items():
         assert loaded[key].dtype == np.float32
         np.testing.assert_array_equal(loaded[key], value.astype(np.float32))
-    assert info2 == {"points": 40, "codes_fingerprint": "abc", "methods": {"pca": {"seconds": 0.1}}}
+    assert info2 == {"points": 40, "data_fingerprint": "abc", "methods": {"pca": {"seconds": 0.1}}}
     assert [p.name for p, _ in list_checkpoints(tmp_path)] == ["digits-conv-0.5.safetensors"]
 
 

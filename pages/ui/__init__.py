@@ -79,6 +79,14 @@ def checkpoint(path: str, _mtime: float):
 
 
 @st.cache_resource(show_spinner=False)
+def configure_threads() -> int:
+    """Once per server: torch's CPU threads for the app's own encoding/decoding (engine default)."""
+    from engine.device import configure_threads as configure
+
+    return configure()
+
+
+@st.cache_resource(show_spinner=False)
 def warm_up_umap() -> None:
     """Once per server: compile UMAP's numba code in a background thread while the user looks around."""
     import threading
@@ -192,8 +200,8 @@ def _training_progress(slot_name: str) -> None:
         st.error(f"Training failed: {snap.error}")
     else:
         val = f", validation MSE {snap.val_mse[-1]:.5f}" if snap.val_mse else ""
-        st.success(f"Training {snap.state} after {snap.seconds:.1f} s{val}. The model is available as "
-                   "“Trained in this session”.")
+        st.success(f"Training {snap.state} after {snap.seconds:.1f} s{val}. Pick “{slot.meta.get('title')}” "
+                   "under Model in the sidebar.")
     if not slot.meta.get("shown_done"):
         slot.meta["shown_done"] = True
         st.rerun(scope="app")  # let the page pick up the new model
@@ -219,11 +227,12 @@ def atlas(key: str, _images: np.ndarray) -> tuple[list[bytes], dict]:
     return imaging.atlas(_images)
 
 
-def hover_thumbnails(map_key: str, atlases: dict[str, tuple[list[bytes], dict]], labels: list[str] | None,
-                     size: int = 96) -> None:
+def hover_thumbnails(map_key: str, map_id: str, atlases: dict[str, tuple[list[bytes], dict]],
+                     labels: list[str] | None, size: int = 96) -> None:
     """Hidden sprite sheets + the component that shows them next to the cursor on plotly_hover.
 
-    atlases: {"images": ..., "recon": ..., "grid": ...} as returned by `atlas`.
+    atlases: {"images": ..., "recon": ..., "grid": ...} as returned by `atlas`; map_id must equal the
+    figure's layout.uirevision, so a new map never shows the previous map's thumbnails.
     """
     keys = {"map": map_key}
     for name, (chunks, _) in atlases.items():
@@ -232,6 +241,6 @@ def hover_thumbnails(map_key: str, atlases: dict[str, tuple[list[bytes], dict]],
             for chunk in chunks:
                 st.image(chunk, output_format="PNG")
     st.html("<style>" + "".join(f".st-key-{k} {{display:none}}" for n, k in keys.items() if n != "map") + "</style>")
-    data = {"keys": keys, "size": size, "labels": labels}
+    data = {"keys": keys, "size": size, "labels": labels, "map_id": map_id}
     data.update({name: geometry for name, (_, geometry) in atlases.items()})
     _hover_component(data=data, key=f"{map_key}-hover")
