@@ -132,7 +132,7 @@ def project(codes: np.ndarray, config: ProjectionConfig = ProjectionConfig()) ->
         # 200 epochs (UMAP's own choice above 10k points) at every size: on 5k MNIST codes 2.3× faster
         # than the 500 it uses below 10k, with the same 10-NN accuracy and trustworthiness (bench/explorer.py)
         reducer = umap.UMAP(n_components=config.dims, n_neighbors=config.n_neighbors, n_epochs=200,
-                            min_dist=config.min_dist, random_state=config.seed)
+                            min_dist=config.min_dist, random_state=config.seed, n_jobs=1)
         coords = reducer.fit_transform(codes)
     result = Projection(np.asarray(coords, np.float32), config, time.perf_counter() - start, codes, reducer)
     _CACHE[key] = result
@@ -188,4 +188,4 @@ def warm_up() -> None:
     rng = np.random.default_rng(0)
     data = rng.normal(size=(500, 8)).astype(np.float32)
     # force the NN-descent path that real maps (> 4 096 points) take, so its code is compiled too
-    umap.UMAP(n_neighbors=10, random_state=0, force_approximation_algorithm=True).fit_transform(data)
+    umap.UMAP(n_neighbors=10, random_state=0, n_jobs=1, force_approximation_algorithm=True).fit_transform(data)

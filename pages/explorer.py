@@ -16,9 +16,10 @@ ui.intro(
     "Latent-space explorer",
     r"x \;\xrightarrow{\;\mathrm{Enc}\;}\; z \;\xrightarrow{\;\mathrm{Dec}\;}\; \hat x \approx x"
     r"\qquad L = \|x - \mathrm{Dec}(\mathrm{Enc}(x))\|^2",
-    "hover points to see the image and its reconstruction; drag a box or lasso to select a region; click a point "
-    "for its nearest neighbours; click a faint cross between clusters to decode a code no image has. Switch the "
-    "map (PCA → t-SNE → UMAP) and the model (code 2 → 32, AE → VAE).",
+    "hover points to see the image and its reconstruction; pick the box or lasso tool in the chart's toolbar to "
+    "select a region; click a point for its nearest neighbours; click a faint cross between clusters to decode a "
+    "code no image has, and a second one for the path between them. Switch the map (PCA → t-SNE → UMAP) and the "
+    "model (code 2 → 32, AE → VAE).",
     "the autoencoder was never told the labels, yet digits form clusters. In code space, neighbours usually share "
     "the label more often than in pixel space. A VAE's map has no holes: decoding between clusters gives "
     "plausible blends, a plain AE's gaps decode to blur.",
@@ -156,7 +157,9 @@ with st.sidebar:
     st.header("Map")
     dims = 3 if st.toggle("3-D map", help="Rotate and hover; selection and decoding use the 2-D map.") else 2
     methods = (["code"] if codes.shape[1] == dims else []) + ["pca", "tsne", "umap"]
-    method = st.radio("Projection", methods, format_func=METHOD_TITLES.get, horizontal=True, key="method")
+    method = st.radio("Projection", methods, format_func=METHOD_TITLES.get, horizontal=True, key="method",
+                      index=0 if methods[0] == "code" else methods.index("umap"),
+                      help="Shipped models open with precomputed maps; other settings are computed here (seconds).")
     with st.expander("Parameters"):
         perplexity = st.number_input("t-SNE perplexity", 1.0, 10_000.0, 30.0)
         n_neighbors = st.number_input("UMAP n_neighbors", 2, 10_000, 15)
@@ -170,7 +173,7 @@ n = min(len(codes), max_points)
 show_codes, show_images_, show_recon = codes[:n], data.images[:n], recon[:n]
 show_labels = labels[:n] if labels is not None else None
 
-from engine import projection  # noqa: E402
+from engine import latent, projection  # noqa: E402
 
 config = projection.ProjectionConfig(method=method, dims=dims, perplexity=float(perplexity), n_neighbors=int(n_neighbors),
                                      min_dist=float(min_dist), seed=int(seed))
@@ -208,11 +211,7 @@ map_id = f"{model_key}|{data_key}|{proj.config}|{n}"
 @st.cache_resource(max_entries=8, show_spinner="Decoding the grid…")
 def decoded_grid(map_id: str, _proj, _model):
     """GRID × GRID positions over the map, their codes (through the map's inverse) and decoded images."""
-    lo, hi = _proj.coords.min(0), _proj.coords.max(0)
-    pad = 0.04 * (hi - lo + 1e-6)
-    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], GRID)
-    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], GRID)
-    points = np.array([(x, y) for y in ys for x in xs], np.float32)
+    points = latent.grid_over(_proj.coords, GRID)
     grid_codes = _proj.inverse(points)
     return points, grid_codes, _model.decode(grid_codes)
 
@@ -348,8 +347,8 @@ with tab_map:
         }, names)
         inverse_note = {"exact": "exact inverse", "umap": "UMAP inverse_transform",
                         "interpolated": "distance-weighted blend of the nearest codes"}[proj.inverse_kind]
-        st.caption(f"Faint crosses: positions you can decode ({inverse_note}). Map computed in "
-                   f"{proj.seconds:.1f} s" + (" (shipped)" if proj.seconds == 0 else "") + ".")
+        made = "Precomputed map shipped with the model" if proj.seconds == 0 else f"Map computed in {proj.seconds:.1f} s"
+        st.caption(f"Faint crosses: positions you can decode ({inverse_note}). {made}.")
 
     selection = event.selection if event else {"points": [], "box": [], "lasso": []}
     picked = [p.get("customdata") for p in selection.get("points", [])]
@@ -414,9 +413,8 @@ with tab_map:
             st.subheader("Decoded path A → B")
             steps = st.slider("Frames", 3, 15, 8)
             (a, za), (b, zb) = [(np.array(end["xy"]), np.array(end["code"])) for end in path_state["points"]]
-            t = np.linspace(0, 1, steps)[:, None]
-            along_map = model.decode(proj.inverse(a + t * (b - a)))
-            along_code = model.decode(za + t * (zb - za))
+            along_map = model.decode(proj.inverse(latent.interpolate(a, b, steps)))
+            along_code = model.decode(latent.interpolate(za, zb, steps))
             ui.show_images(along_map, per_row=steps, scale=2, caption="straight line on the map, decoded")
             ui.show_images(along_code, per_row=steps, scale=2, caption="straight line in code space: (1−t)·z_A + t·z_B")
             st.button("Clear path", on_click=lambda: path_state.update(points=[]))

@@ -92,6 +92,10 @@ def shot(tmp_path):
         page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
         path = folder / name
         page.screenshot(path=str(path), type="png")
+        if os.environ.get("LATENTLAB_SCREENSHOTS"):  # for the README: 256 colours keep each file ~100 KB
+            from PIL import Image
+
+            Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
         print(f"screenshot {path} ({path.stat().st_size // 1024} KB)")
         return path
 

@@ -201,3 +201,24 @@ def test_trustworthiness(blobs):
     # sub-sampling keeps the score and the speed
     big = np.random.default_rng(1).normal(size=(4000, 2)).astype(np.float32)
     assert trustworthiness(big, big @ np.array([[0, 1], [-1, 0]], np.float32), sample=500) > 0.999
+
+
+def test_interpolate_hits_both_ends_and_the_midpoint():
+    from engine.latent import interpolate
+
+    a, b = np.array([0.0, 2.0]), np.array([4.0, -2.0])
+    line = interpolate(a, b, 5)
+    assert line.shape == (5, 2)
+    np.testing.assert_allclose(line[0], a)
+    np.testing.assert_allclose(line[-1], b)
+    np.testing.assert_allclose(line[2], (a + b) / 2)
+
+
+def test_grid_covers_the_map_with_a_margin():
+    from engine.latent import grid_over
+
+    coords = np.array([[0.0, 0.0], [10.0, 5.0]])
+    grid = grid_over(coords, 4)
+    assert grid.shape == (16, 2)
+    assert grid[:, 0].min() < 0 and grid[:, 0].max() > 10 and grid[:, 1].min() < 0 and grid[:, 1].max() > 5
+    assert np.all(np.diff(grid[:4, 0]) > 0) and np.all(grid[:4, 1] == grid[0, 1])  # row by row
