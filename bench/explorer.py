@@ -334,8 +334,10 @@ def main() -> int:
     for name, value, ok in rows:
         verdict = "n/a" if ok is None else "PASS" if ok else "FAIL"
         print(f"   {name:44s}{value or 'not measured':>22s}  {verdict}")
-    print(f"\nTotal {time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.1f} at the end (above the "
-          "core count: other processes shared the CPU, and these timings are pessimistic)")
+    load = os.getloadavg()[0]
+    busy = " (above the core count: other processes shared the CPU; these timings are pessimistic)"
+    print(f"\nTotal {time.perf_counter() - start:.0f} s; load average {load:.1f} at the end"
+          + (busy if load > (os.cpu_count() or 1) else ""))
     return 0
 
 
