@@ -61,11 +61,16 @@ with st.sidebar:
                 mtime = path.stat().st_mtime if path.exists() else 0.0
                 data = ui.image_folder(str(path), size, color, mtime)
                 data_key = f"folder:{path}:{mtime}:{size}:{color}"
-        elif status.get(name):
-            st.warning(status[name])
         else:
-            data = ui.dataset(name)
-            data_key = name
+            full = st.checkbox("Full dataset: download once if not cached (needs internet)", key=f"full-{name}",
+                               help="MNIST 70k, Fashion-MNIST 70k or full LFW into ~/.cache/latentlab. Offline, "
+                                    "the bundled set is used and a note says so.") if name != "digits" else False
+            if status.get(name) and not full:
+                st.warning(status[name])
+            else:
+                with st.spinner("Downloading…" if full else "Loading…"):
+                    data = ui.dataset(name, json.dumps({"download": True} if full else {}))
+                data_key = f"{name}:full" if full else name
     except Exception as e:  # DatasetUnavailable, ImageRejected, OSError: all user-facing
         st.error(str(e))
         data = None

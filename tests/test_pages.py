@@ -280,3 +280,21 @@ def test_train_from_the_page(live_navigation):
     model_radio(at).set_value(trained[0]).run()
     assert_ok(at)
     assert_map(at)
+
+
+def test_full_dataset_offline_falls_back_with_a_message(monkeypatch, tmp_path):
+    """Asking for full MNIST without internet keeps the offline set, says why, and still shows the map."""
+    import engine.data
+
+    def offline(*args, **kwargs):
+        raise OSError("<urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path))
+    monkeypatch.setattr(engine.data, "_load_torchvision", offline)
+    at = explorer()
+    at.checkbox(key="full-mnist").check().run()
+    assert_ok(at)
+    notes = " ".join(texts(at.sidebar.info))
+    assert "Full MNIST not available" in notes and "Name or service not known" in notes
+    assert "5,000 images" in " ".join(texts(at.sidebar.caption))
+    assert any(k.startswith("Reconstruction MSE") for k in metrics(at))
