@@ -160,7 +160,7 @@ def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
         batch = c2.number_input("Batch size", 1, 4096, 64)
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0)
         start = st.form_submit_button("Start training", type="primary", disabled=running)
-    if start:
+    if start and not running:  # a second click while a job runs must not start another
         try:
             import torch
 
