@@ -64,14 +64,15 @@ def uploaded_zip(content_hash: str, _content: bytes, size: int, color: bool):
 
 
 @st.cache_resource(show_spinner="Reading your folder…", max_entries=4)
-def image_folder(path: str, size: int, color: bool, _mtime: float):
+def image_folder(path: str, size: int, color: bool, mtime: float):
+    """The folder's images, read again when its modification time changes."""
     from engine.data import load_image_folder
 
     return load_image_folder(path, size=size, color=color)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
-def checkpoint(path: str, _mtime: float):
+def checkpoint(path: str, mtime: float):
     """(model, card) from a safetensors checkpoint; raises engine.checkpoints.CheckpointError."""
     from engine.checkpoints import load_checkpoint
 
