@@ -1,0 +1,114 @@
+"""engine.words: analogies against brute force and formulas, gensim-equal evaluation, the real GloVe vectors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.words import (COSMUL_EPS, UnknownWord, WordVectors, evaluate_analogies, glove_6b_50d,
+                          read_analogy_questions)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> WordVectors:
+    rng = np.random.default_rng(0)
+    words = ["King", "queen", "man", "woman", "prince", "princess", "boy", "girl", "apple", "pear", "KING"]
+    return WordVectors(words, rng.normal(size=(len(words), 8)))
+
+
+def cos_matrix(wv):
+    return wv.vectors @ wv.vectors.T
+
+
+def test_vectors_are_unit_length_and_lookup_ignores_case(tiny):
+    np.testing.assert_allclose(np.linalg.norm(tiny.vectors, axis=1), 1, rtol=1e-5)
+    assert tiny.lookup("King") == 0 and tiny.lookup("KING") == 10
+    assert tiny.lookup("king") == 0  # case-insensitive: the most frequent spelling
+    with pytest.raises(UnknownWord) as e:
+        tiny.lookup("queeen")
+    assert "queen" in e.value.suggestions and "queen" in str(e.value)
+
+
+def test_3cosadd_matches_brute_force(tiny):
+    a, b, c = tiny.lookup("man"), tiny.lookup("King"), tiny.lookup("woman")
+    C = cos_matrix(tiny)
+    target = tiny.vectors[b] - tiny.vectors[a] + tiny.vectors[c]
+    expected = (tiny.vectors @ target) / np.linalg.norm(target)
+    expected[[a, b, c]] = -np.inf
+    order = [tiny.words[i] for i in np.argsort(-expected)[:5]]
+    got = tiny.analogy("man", "King", "woman", topn=5)
+    assert [w for w, _ in got] == order
+    # 3CosAdd ranks like cos(x,b) − cos(x,a) + cos(x,c)
+    plain = C[:, b] - C[:, a] + C[:, c]
+    plain[[a, b, c]] = -np.inf
+    assert [tiny.words[i] for i in np.argsort(-plain)[:5]] == order
+
+
+def test_3cosmul_formula(tiny):
+    a, b, c = (tiny.lookup(w) for w in ("man", "King", "woman"))
+    C = (cos_matrix(tiny) + 1) / 2
+    expected = C[:, b] * C[:, c] / (C[:, a] + COSMUL_EPS)
+    got = dict(tiny.analogy("man", "King", "woman", topn=20, method="3cosmul"))
+    for word, score in got.items():
+        assert score == pytest.approx(expected[tiny.index[word]], rel=1e-5)
+    assert set(got) == set(tiny.words) - {"man", "King", "woman"}
+
+
+def test_exclusion_hides_the_input_words(tiny):
+    kept = [w for w, _ in tiny.analogy("man", "King", "woman", topn=len(tiny), exclude_inputs=False)]
+    dropped = [w for w, _ in tiny.analogy("man", "King", "woman", topn=len(tiny))]
+    assert {"man", "King", "woman"} <= set(kept) and not {"man", "King", "woman"} & set(dropped)
+    assert [w for w in kept if w not in ("man", "King", "woman")] == dropped
+
+
+def test_restrict_vocab_limits_answers(tiny):
+    got = [w for w, _ in tiny.neighbours("apple", topn=10, restrict_vocab=4)]
+    assert set(got) <= set(tiny.words[:4])
+
+
+def test_solve_analogies_equals_single_queries(tiny):
+    rows = np.array([[2, 0, 3], [6, 7, 2], [8, 9, 1]])
+    for method in ("3cosadd", "3cosmul"):
+        batched = tiny.solve_analogies(rows, method)
+        single = [tiny.index[tiny.query([(-1, tiny.words[a]), (1, tiny.words[b]), (1, tiny.words[c])], topn=1,
+                                        method=method)[0][0]] for a, b, c in rows]
+        assert list(batched) == single
+
+
+def test_evaluation_equals_gensim_question_by_question(tmp_path):
+    from gensim.models import KeyedVectors
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(60)]
+    vectors = rng.normal(size=(60, 6)).astype(np.float32)
+    lines = [": first"] + [" ".join(rng.choice(words, 4, replace=False)) for _ in range(40)]
+    lines += [": second"] + [" ".join(rng.choice(words, 4, replace=False)) for _ in range(40)]
+    lines += [" ".join(["w1", "w2", "w3", "unknownword"])]
+    path = tmp_path / "questions.txt"
+    path.write_text("\n".join(lines) + "\n")
+
+    kv = KeyedVectors(6)
+    kv.add_vectors(words, vectors)
+    _, gensim_sections = kv.evaluate_word_analogies(str(path), restrict_vocab=50)
+    ours = evaluate_analogies(WordVectors(words, vectors), read_analogy_questions(path), restrict_vocab=50)
+    for g, o in zip(gensim_sections, ours):
+        assert g["section"] == o.name
+        assert len(g["correct"]) == o.correct and len(g["correct"]) + len(g["incorrect"]) == o.total
+        assert {tuple(q) for q in g["incorrect"]} == {tuple(w.upper() for w in f[:4]) for f in o.failures}
+
+
+@pytest.fixture(scope="module")
+def glove():
+    return glove_6b_50d()
+
+
+def test_glove_king_minus_man_plus_woman_is_queen(glove):
+    assert len(glove) == 400_000 and glove.dim == 50
+    word, score = glove.analogy("man", "king", "woman", topn=1)[0]
+    assert word == "queen" and score == pytest.approx(0.852, abs=0.005)
+
+
+def test_glove_google_analogies_match_gensims_published_figure(glove):
+    from gensim.test.utils import datapath
+
+    sections = evaluate_analogies(glove, read_analogy_questions(datapath("questions-words.txt")), restrict_vocab=30_000)
+    assert sum(s.correct for s in sections) == 7393 and sum(s.total for s in sections) == 14877
