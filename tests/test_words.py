@@ -112,3 +112,19 @@ def test_glove_google_analogies_match_gensims_published_figure(glove):
 
     sections = evaluate_analogies(glove, read_analogy_questions(datapath("questions-words.txt")), restrict_vocab=30_000)
     assert sum(s.correct for s in sections) == 7393 and sum(s.total for s in sections) == 14877
+
+
+@pytest.mark.parametrize("name", ["wordsim353.tsv", "simlex999.txt"])
+def test_similarity_benchmarks_equal_gensim(glove, name):
+    from gensim.models import KeyedVectors
+    from gensim.test.utils import datapath
+
+    from engine.words import evaluate_similarity
+
+    kv = KeyedVectors(glove.dim)
+    kv.add_vectors(glove.words[:50_000], glove.vectors[:50_000])
+    pearson, spearman, oov = kv.evaluate_word_pairs(datapath(name), restrict_vocab=50_000)
+    ours = evaluate_similarity(glove, datapath(name), restrict_vocab=50_000)
+    assert ours.spearman == pytest.approx(spearman.statistic, abs=1e-6)
+    assert ours.pearson == pytest.approx(pearson.statistic, abs=1e-6)
+    assert ours.skipped / (ours.pairs + ours.skipped) * 100 == pytest.approx(oov)
