@@ -87,24 +87,24 @@ class WordVectors:
             raise ValueError(f"Unknown method {method!r}; use one of {METHODS}.")
         if not terms:
             raise ValueError("The expression has no words.")
-        rows = [self.lookup(w) for _, w in terms]
+        rows = np.array([[self.lookup(w) for _, w in terms]])
         weights = np.array([w for w, _ in terms], np.float32)
         limit = min(len(self), restrict_vocab or len(self))
-        scores = self._scores(rows, weights, method, limit)
+        scores = self._scores(rows, weights, method, limit)[0]
         if exclude_inputs:
-            scores[[r for r in rows if r < limit]] = -np.inf
+            scores[rows[0][rows[0] < limit]] = -np.inf
         top = np.argpartition(-scores, min(topn, limit - 1))[:topn]
         top = top[np.argsort(-scores[top])]
         return [(self.words[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
-    def _scores(self, rows: list[int], weights: np.ndarray, method: str, limit: int) -> np.ndarray:
-        V = self.vectors[:limit]
+    def _scores(self, rows: np.ndarray, weights: np.ndarray, method: str, limit: int) -> np.ndarray:
+        """Scores of the first `limit` words for each row of word indices (B×k) combined with weights (k)."""
+        V, X = self.vectors[:limit], self.vectors[rows]  # X: B×k×d
         if method == "3cosadd":
-            target = weights @ self.vectors[rows]
-            return V @ (target / max(np.linalg.norm(target), 1e-12))
-        cos = (V @ self.vectors[rows].T + 1) / 2  # cos' in [0, 1]
-        pos, neg = cos[:, weights > 0], cos[:, weights <= 0]
-        return np.prod(pos, axis=1) / (np.prod(neg, axis=1) + COSMUL_EPS)
+            target = np.einsum("k,bkd->bd", weights, X)
+            return (target / np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-12)) @ V.T
+        cos = (np.einsum("bkd,vd->bkv", X, V) + 1) / 2  # cos' in [0, 1]
+        return np.prod(cos[:, weights > 0], axis=1) / (np.prod(cos[:, weights <= 0], axis=1) + COSMUL_EPS)
 
     def analogy(self, a: str, b: str, c: str, **options) -> list[tuple[str, float]]:
         """a : b :: c : ?  — the words closest to b − a + c."""
@@ -114,20 +114,14 @@ class WordVectors:
         return self.query([(1.0, word)], topn=topn, restrict_vocab=restrict_vocab)
 
     def solve_analogies(self, questions: np.ndarray, method: str = "3cosadd", restrict_vocab: int | None = None,
-                        batch: int = 1024) -> np.ndarray:
+                        batch: int = 256) -> np.ndarray:
         """Predicted row for each question row (a, b, c) of a Q×3 index array, inputs excluded; matrix-matrix."""
         limit = min(len(self), restrict_vocab or len(self))
-        V = self.vectors[:limit]
+        weights = np.array([-1.0, 1.0, 1.0], np.float32)  # b − a + c
         out = np.empty(len(questions), np.int64)
         for s in range(0, len(questions), batch):
             q = questions[s : s + batch]
-            va, vb, vc = (self.vectors[q[:, k]] for k in range(3))
-            if method == "3cosadd":
-                target = vb - va + vc
-                scores = (target / np.linalg.norm(target, axis=1, keepdims=True)) @ V.T
-            else:
-                ca, cb, cc = ((v @ V.T + 1) / 2 for v in (va, vb, vc))
-                scores = cb * cc / (ca + COSMUL_EPS)
+            scores = self._scores(q, weights, method, limit)
             rows = np.arange(len(q))[:, None]
             inputs = np.where(q < limit, q, 0)
             scores[rows, inputs] = np.where(q < limit, -np.inf, scores[rows, inputs])
