@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -55,8 +56,6 @@ with st.sidebar:
                 data = ui.uploaded_zip(ui.content_hash(content), content, size, color)
                 data_key = f"zip:{ui.content_hash(content)}:{size}:{color}"
             elif folder.strip():
-                from pathlib import Path
-
                 path = Path(folder.strip()).expanduser()
                 mtime = path.stat().st_mtime if path.exists() else 0.0
                 data = ui.image_folder(str(path), size, color, mtime)
@@ -102,8 +101,6 @@ with st.sidebar:
     source, value = options[choice]
     try:
         if source == "file":
-            from pathlib import Path
-
             model, card = ui.checkpoint(value, Path(value).stat().st_mtime)
             model_key = value
         elif source == "session":
@@ -111,17 +108,9 @@ with st.sidebar:
         else:
             up = st.file_uploader("Latent Lab checkpoint", type=None, key="ckpt-upload")
             if up is not None:
-                import tempfile
-                from pathlib import Path
-
-                from engine.checkpoints import load_checkpoint
-
-                suffix = Path(up.name).suffix or ".bin"
-                with tempfile.NamedTemporaryFile(suffix=suffix) as f:
-                    f.write(up.getvalue())
-                    f.flush()
-                    model, card = load_checkpoint(f.name)
-                model_key = f"upload:{ui.content_hash(up.getvalue())}"
+                content = up.getvalue()
+                model, card = ui.uploaded_checkpoint(ui.content_hash(content), content, up.name)
+                model_key = f"upload:{ui.content_hash(content)}"
     except CheckpointError as e:
         st.error(str(e))
         model = None
@@ -189,13 +178,18 @@ def data_fingerprint(data_key: str, n: int, _images) -> str:
     return projection.fingerprint(_images)
 
 
-def shipped_projection():
-    """The precomputed map of a shipped checkpoint, when it was made from exactly these codes."""
-    if source != "file" or config != projection.ProjectionConfig(method=method):
-        return None
+@st.cache_resource(max_entries=16, show_spinner=False)
+def shipped_maps(path: str, mtime: float):
     from engine.checkpoints import load_maps
 
-    maps, info = load_maps(value)
+    return load_maps(path)
+
+
+def shipped_projection():
+    """The precomputed map of a shipped checkpoint, when it was made from exactly these images."""
+    if source != "file" or config != projection.ProjectionConfig(method=method):
+        return None
+    maps, info = shipped_maps(value, Path(value).stat().st_mtime)
     if method in maps and info.get("data_fingerprint") == data_fingerprint(data_key, n, show_images_):
         return projection.from_coords(maps[method], show_codes, config)
     return None
@@ -223,16 +217,32 @@ def decoded_grid(map_id: str, _proj, _model):
 
 
 
+def label_groups():
+    """(label name, indices of the shown points with that label): one plotly trace, one legend entry each."""
+    if show_labels is None:
+        yield "points", np.arange(n)
+        return
+    for g in np.unique(show_labels):
+        yield (label_names[g] if label_names else str(g)), np.flatnonzero(show_labels == g)
+
+
+def hover_thumbnails(with_grid: bool) -> None:
+    """Sprite sheets of the shown images, their reconstructions and (2-D) the decoded grid, for hover."""
+    atlases = {"images": ui.atlas(f"img|{data_key}|{n}", show_images_),
+               "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon)}
+    if with_grid:
+        atlases["grid"] = ui.atlas(f"grid|{map_id}", grid_images)
+    names = [label_names[l] for l in show_labels] if show_labels is not None and label_names else None
+    ui.hover_thumbnails("ll-map", map_id, atlases, names)
+
+
 def map_figure() -> go.Figure:
     fig = go.Figure()
     fig.add_scattergl(x=grid_points[:, 0], y=grid_points[:, 1], mode="markers", name="decode here",
                       customdata=-(np.arange(len(grid_points)) + 1),
                       marker=dict(symbol="cross-thin-open", size=7, color="rgba(120,120,120,0.25)"),
                       hovertemplate="decode (%{x:.2f}, %{y:.2f})<extra></extra>")
-    groups = np.unique(show_labels) if show_labels is not None else [None]
-    for g in groups:
-        idx = np.flatnonzero(show_labels == g) if g is not None else np.arange(n)
-        label = label_names[g] if g is not None and label_names else "points"
+    for label, idx in label_groups():
         fig.add_scattergl(x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=str(label), customdata=idx,
                           marker=dict(size=4 if n > 5000 else 6, opacity=0.8),
                           hovertemplate=f"<b>{label}</b> #%{{customdata}}<extra></extra>")
@@ -308,10 +318,7 @@ def quality_panel() -> None:
 
 def map_figure_3d() -> go.Figure:
     fig = go.Figure()
-    groups = np.unique(show_labels) if show_labels is not None else [None]
-    for g in groups:
-        idx = np.flatnonzero(show_labels == g) if g is not None else np.arange(n)
-        label = label_names[g] if g is not None and label_names else "points"
+    for label, idx in label_groups():
         fig.add_scatter3d(x=coords[idx, 0], y=coords[idx, 1], z=coords[idx, 2], mode="markers", name=str(label),
                           customdata=idx, marker=dict(size=2 if n > 5000 else 3),
                           hovertemplate=f"<b>{label}</b> #%{{customdata}}<extra></extra>")
@@ -324,10 +331,7 @@ if dims == 3:
     with tab_map:
         with st.container(key="ll-map"):
             st.plotly_chart(map_figure_3d(), key=f"map3d-{abs(hash(map_id))}", config={"displaylogo": False})
-        ui.hover_thumbnails("ll-map", map_id, {
-            "images": ui.atlas(f"img|{data_key}|{n}", show_images_),
-            "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon),
-        }, [label_names[l] for l in show_labels] if show_labels is not None and label_names else None)
+        hover_thumbnails(with_grid=False)
         st.caption("Drag to rotate, scroll to zoom, hover to see images. Selection, neighbours and decoding "
                    f"work on the 2-D map. Map computed in {proj.seconds:.1f} s.")
         quality_panel()
@@ -344,12 +348,7 @@ with tab_map:
         with st.container(key="ll-map"):
             event = st.plotly_chart(map_figure(), key=f"map-{abs(hash(map_id))}", on_select="rerun",
                                     selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
-        names = [label_names[l] for l in show_labels] if show_labels is not None and label_names else None
-        ui.hover_thumbnails("ll-map", map_id, {
-            "images": ui.atlas(f"img|{data_key}|{n}", show_images_),
-            "recon": ui.atlas(f"rec|{model_key}|{data_key}|{n}", show_recon),
-            "grid": ui.atlas(f"grid|{map_id}", grid_images),
-        }, names)
+        hover_thumbnails(with_grid=True)
         inverse_note = {"exact": "exact inverse", "umap": "UMAP inverse_transform",
                         "interpolated": "distance-weighted blend of the nearest codes"}[proj.inverse_kind]
         made = "Precomputed map shipped with the model" if proj.seconds == 0 else f"Map computed in {proj.seconds:.1f} s"

@@ -97,6 +97,19 @@ def warm_up_umap() -> None:
     threading.Thread(target=warm_up, daemon=True, name="latentlab-umap-warmup").start()
 
 
+@st.cache_resource(show_spinner="Checking the checkpoint…", max_entries=4)
+def uploaded_checkpoint(content_hash: str, _content: bytes, filename: str):
+    """(model, card) from an uploaded file, through the same safetensors-only loader as shipped ones."""
+    import tempfile
+
+    from engine.checkpoints import load_checkpoint
+
+    with tempfile.NamedTemporaryFile(suffix=Path(filename).suffix or ".bin") as f:
+        f.write(_content)
+        f.flush()
+        return load_checkpoint(f.name)
+
+
 def content_hash(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
