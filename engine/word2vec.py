@@ -16,6 +16,8 @@ import numpy as np
 
 from engine.words import WordVectors
 
+NOISE_TABLE_SIZE = 10**6  # entries of the unigram^0.75 noise table (word2vec's has 10^8)
+
 
 @dataclass
 class Word2VecConfig:
@@ -27,10 +29,15 @@ class Word2VecConfig:
     min_count: int = 5
     sample: float = 1e-3  # subsampling of frequent words (Mikolov et al. 2013)
     epochs: int = 3
-    lr: float = 0.01
-    batch_size: int = 2048
+    lr: float | None = None  # SGD step α at the start, decaying linearly to 0.0001·α; None: word2vec's default
+    batch_size: int = 2048  # torch backend: examples per SGD step
     seed: int = 0
     device: str | None = None
+
+    @property
+    def alpha(self) -> float:
+        """The starting SGD step: lr, else word2vec's 0.025 for skip-gram and 0.05 for CBOW."""
+        return self.lr if self.lr is not None else 0.025 if self.model == "skipgram" else 0.05
 
     def validate(self) -> None:
         if self.model not in ("skipgram", "cbow") or self.backend not in ("torch", "gensim"):
@@ -39,7 +46,7 @@ class Word2VecConfig:
                                 ("epochs", 1, 1000), ("batch_size", 1, 10**6)):
             if not low <= getattr(self, name) <= high:
                 raise ValueError(f"{name} must be between {low} and {high}.")
-        if not 0 < self.lr <= 1 or self.sample < 0:
+        if not 0 < self.alpha <= 1 or self.sample < 0:
             raise ValueError("lr must be in (0, 1] and sample ≥ 0.")
 
 
@@ -51,11 +58,13 @@ class Word2VecProgress:
     words_total: int
     loss: float | None  # torch backend only
     words_per_second: float
+    current: Callable[[], WordVectors] | None = None  # the vectors so far, e.g. for neighbours while training
 
 
 def tokenize(text: str) -> list[list[str]]:
-    """Lower-case word tokens, one sentence per non-empty line."""
-    return [s for s in (re.findall(r"[a-z0-9]+(?:['-][a-z0-9]+)*", line.lower()) for line in text.splitlines()) if s]
+    """Lower-case word tokens (letters and digits of any script, inner ' and - kept), one sentence per line."""
+    word = r"[^\W_]+(?:['-][^\W_]+)*"
+    return [s for s in (re.findall(word, line.lower()) for line in text.splitlines()) if s]
 
 
 def build_vocab(sentences: list[list[str]], min_count: int) -> tuple[list[str], np.ndarray]:
@@ -85,24 +94,43 @@ def _train_gensim(sentences, words, counts, config, on_progress, should_stop) ->
 
     model = Word2Vec(vector_size=config.dim, window=config.window, min_count=config.min_count,
                      sg=int(config.model == "skipgram"), negative=config.negative, sample=config.sample,
-                     seed=config.seed, workers=1)
+                     alpha=config.alpha, seed=config.seed, workers=1)
     model.build_vocab(sentences)
     total = sum(len(s) for s in sentences)
-    start, alpha = time.perf_counter(), model.alpha
+    start, alpha, min_alpha = time.perf_counter(), model.alpha, model.min_alpha  # train() overwrites both
+
+    def vectors() -> np.ndarray:
+        return np.stack([model.wv[w] for w in words])
+
     for epoch in range(config.epochs):  # one epoch per call, so progress and stop work between epochs
         if should_stop and should_stop():
             break
-        a0 = alpha - (alpha - model.min_alpha) * epoch / config.epochs
-        a1 = alpha - (alpha - model.min_alpha) * (epoch + 1) / config.epochs
+        a0 = alpha - (alpha - min_alpha) * epoch / config.epochs
+        a1 = alpha - (alpha - min_alpha) * (epoch + 1) / config.epochs
         model.train(sentences, total_examples=len(sentences), epochs=1, start_alpha=a0, end_alpha=a1)
         if on_progress:
             seconds = time.perf_counter() - start
             done = total * (epoch + 1)
-            on_progress(Word2VecProgress(epoch + 1, config.epochs, done, total * config.epochs, None, done / seconds))
-    return np.stack([model.wv[w] for w in words])
+            on_progress(Word2VecProgress(epoch + 1, config.epochs, done, total * config.epochs, None, done / seconds,
+                                         lambda: WordVectors(words, vectors())))
+    return vectors()
 
 
 def _train_torch(sentences, words, counts, config, on_progress, should_stop) -> np.ndarray:
+    """word2vec's training loop in batches: plain SGD on L with hand-written gradients, no autograd.
+
+    An example has an input vector h (skip-gram: the centre word's v; CBOW: the mean of its context words' v)
+    and output vectors u_0 (the word to predict) and u_1..u_K (noise). With s_k = u_k·h, ∂L/∂s_k = σ(s_k) − y_k
+    (y_0 = 1, else 0), so with g_k = α (y_k − σ(s_k)) the SGD step is u_k += g_k h and h += Σ_k g_k u_k
+    (CBOW: every context word's v takes that whole step, as in word2vec). α decays linearly over all tokens.
+
+    Batching: a batch's steps all start from the same vectors and are summed per word with index_add_. That
+    matches one-at-a-time SGD only while a word's summed step is small against its curvature in the batch,
+    C_w = Σ σ'(s)·|x|² over its entries (x: the vector its step is along, h for a u, u_k for an h). Past
+    2α·C_w = 1 (u and h both move, so each may take half) the sum overshoots and diverges: a tiny vocabulary,
+    or "the" drawn as noise hundreds of times. So each word's summed step is scaled by 1 / max(1, 2α·C_w);
+    on an ordinary corpus that touches only the most frequent words (~2 % of skip-gram entries on lee_background).
+    """
     import torch
 
     from engine.device import configure_threads, pick_device
@@ -111,72 +139,109 @@ def _train_torch(sentences, words, counts, config, on_progress, should_stop) -> 
     if device.type == "cpu":
         configure_threads()
     rng = np.random.default_rng(config.seed)
-    torch.manual_seed(config.seed)
+    generator = torch.Generator(device).manual_seed(config.seed)
     index = {w: i for i, w in enumerate(words)}
-    ids = np.array([index[w] for s in sentences for w in s if w in index], np.int64)
-    V, d = len(words), config.dim
-    v_in = torch.nn.Embedding(V, d, sparse=True).to(device)
-    u_out = torch.nn.Embedding(V, d, sparse=True).to(device)
-    torch.nn.init.uniform_(v_in.weight, -0.5 / d, 0.5 / d)
-    torch.nn.init.zeros_(u_out.weight)
-    optimizer = torch.optim.SparseAdam(list(v_in.parameters()) + list(u_out.parameters()), lr=config.lr)
-    noise = torch.as_tensor(counts.astype(np.float64) ** 0.75, device=device)
+    encoded = [[index[w] for w in s if w in index] for s in sentences]
+    ids = np.fromiter((i for s in encoded for i in s), np.int64)
+    sentence = np.repeat(np.arange(len(encoded)), [len(s) for s in encoded])
+    V, d, K, B = len(words), config.dim, config.negative, config.batch_size
+    init = torch.rand(V, d, generator=torch.Generator().manual_seed(config.seed))
+    v_in = ((init - 0.5) / d).to(device)  # word2vec's initialisation; the output vectors start at 0
+    u_out = torch.zeros(V, d, device=device)
+    table = torch.as_tensor(_unigram_table(counts), device=device)
+    labels = torch.zeros(K + 1, 1, device=device)
+    labels[0] = 1
+    # reused for the (1 + K)·batch·d products: fresh temporaries that size cost more in page faults than in arithmetic
+    work = torch.empty(2, (K + 1) * B * d, device=device)
+    keep = _keep_probability(counts, config.sample)
+    total = sum(map(len, sentences))  # corpus tokens, out-of-vocabulary ones included, as gensim counts them
+    start = time.perf_counter()
+    with torch.no_grad():
+        for epoch in range(config.epochs):
+            kept = rng.random(len(ids)) < keep[ids]
+            centers, contexts = _examples(ids[kept], sentence[kept], config.window, config.model, rng)
+            order = rng.permutation(len(centers))
+            centers = torch.as_tensor(centers[order], device=device)
+            contexts = torch.as_tensor(contexts[order], device=device)
+            n = len(centers)
+            for step, b in enumerate(range(0, n, B)):
+                if should_stop and should_stop():
+                    return v_in.cpu().numpy()
+                lr = config.alpha * max(1e-4, 1 - (epoch + b / n) / config.epochs)
+                c, ctx = centers[b : b + B], contexts[b : b + B]
+                noise = table[torch.randint(len(table), (K, len(c)), device=device, generator=generator)]
+                if config.model == "skipgram":  # the centre word's input vector predicts the context word
+                    inputs, rows = c, slice(None)
+                    h, targets = v_in.index_select(0, c), torch.cat([ctx[None], noise])
+                else:  # CBOW: the mean of the context words' input vectors predicts the centre word
+                    present = ctx >= 0  # contexts: −1 = empty slot
+                    inputs, rows = ctx[present], present.nonzero()[:, 0]
+                    h = torch.zeros(len(c), d, device=device).index_add_(0, rows, v_in.index_select(0, inputs))
+                    h /= present.sum(1, keepdim=True)
+                    targets = torch.cat([c[None], noise])
+                flat = targets.view(-1)
+                u = torch.index_select(u_out, 0, flat, out=work[0, : flat.numel() * d].view(-1, d)).view(K + 1, -1, d)
+                product = work[1, : u.numel()].view_as(u)
+                scores = torch.mul(u, h, out=product).sum(-1)  # s_k = u_k·h, shape (1 + K, batch)
+                p = torch.sigmoid(scores)
+                g = lr * (labels - p)
+                grad_h = torch.mul(g[..., None], u, out=product).sum(0)
+                slope = p * (1 - p)  # σ'(s)
+                g *= _damping(flat, (slope * (h * h).sum(-1)).view(-1), V, lr).view_as(g)
+                curvature_h = (slope * torch.mul(u, u, out=product).sum(-1)).sum(0)[rows]
+                grad_h = grad_h[rows] * _damping(inputs, curvature_h, V, lr)[:, None]
+                u_out.index_add_(0, flat, torch.mul(g[..., None], h, out=product).view(-1, d))
+                v_in.index_add_(0, inputs, grad_h)
+                last = b + B >= n
+                if on_progress and (step % 20 == 0 or last):
+                    loss = -(torch.nn.functional.logsigmoid(scores[0])
+                             + torch.nn.functional.logsigmoid(-scores[1:]).sum(0)).mean()
+                    done = round(total * (epoch + min(b + B, n) / n))
+                    on_progress(Word2VecProgress(epoch + 1, config.epochs, done, total * config.epochs, loss.item(),
+                                                 done / max(time.perf_counter() - start, 1e-9),
+                                                 lambda: WordVectors(words, v_in.cpu().numpy())))
+    return v_in.cpu().numpy()
+
+
+def _damping(index, curvature, size: int, lr: float):
+    """1 / max(1, 2·lr·C_w) for each entry of index, C_w = the summed curvature of the entries of word w."""
+    import torch
+
+    total = torch.zeros(size, device=index.device).index_add_(0, index, curvature)
+    return (2 * lr * total).clamp(min=1).reciprocal()[index]
+
+
+def _unigram_table(counts: np.ndarray) -> np.ndarray:
+    """word2vec's noise table: word i fills a share count_i^0.75 / Σ_j count_j^0.75 of its entries."""
+    cumulative = np.cumsum(counts.astype(np.float64) ** 0.75)
+    ends = np.round(cumulative / cumulative[-1] * NOISE_TABLE_SIZE).astype(np.int64)
+    return np.repeat(np.arange(len(counts), dtype=np.int32), np.diff(ends, prepend=0))
+
+
+def _keep_probability(counts: np.ndarray, sample: float) -> np.ndarray:
+    """word2vec's subsampling: a word of frequency f is kept with probability (√(f/sample) + 1)·sample/f."""
+    if sample <= 0:
+        return np.ones(len(counts))
     freq = counts / counts.sum()
-    keep = np.minimum(1.0, (np.sqrt(freq / config.sample) + 1) * config.sample / freq) if config.sample > 0 else None
-    start, done = time.perf_counter(), 0
-    for epoch in range(config.epochs):
-        tokens = ids[rng.random(len(ids)) < keep[ids]] if keep is not None else ids
-        centers, contexts = _examples(tokens, config.window, config.model, rng)
-        order = rng.permutation(len(centers))
-        for b in range(0, len(order), config.batch_size):
-            if should_stop and should_stop():
-                return v_in.weight.detach().cpu().numpy()
-            pick = order[b : b + config.batch_size]
-            c = torch.as_tensor(centers[pick], device=device)
-            ctx = torch.as_tensor(contexts[pick], device=device)
-            negatives = torch.multinomial(noise, len(pick) * config.negative, replacement=True).view(len(pick), -1)
-            if config.model == "skipgram":  # predict the context word from the centre word
-                h, target = v_in(c), u_out(ctx)
-            else:  # CBOW: mean of the context words predicts the centre word (contexts: -1 = padding)
-                mask = (ctx >= 0).float()
-                h = (v_in(ctx.clamp(min=0)) * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-                target = u_out(c)
-            positive = torch.nn.functional.logsigmoid((h * target).sum(-1))
-            negative = torch.nn.functional.logsigmoid(-(u_out(negatives) @ h[..., None]).squeeze(-1)).sum(-1)
-            loss = -(positive + negative).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            done += len(pick) if config.model == "cbow" else len(pick) / (2 * config.window) * 2
-            if on_progress and (b // config.batch_size) % 20 == 0:
-                seconds = time.perf_counter() - start
-                on_progress(Word2VecProgress(epoch + 1, config.epochs, int(done), len(ids) * config.epochs,
-                                             loss.item(), done / max(seconds, 1e-9)))
-    return v_in.weight.detach().cpu().numpy()
+    return np.minimum(1.0, (np.sqrt(freq / sample) + 1) * sample / freq)
 
 
-def _examples(tokens: np.ndarray, window: int, model: str, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Training examples with word2vec's dynamic window (each centre draws its own reach 1..window).
+def _examples(tokens: np.ndarray, sentence: np.ndarray, window: int, model: str, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Training examples with word2vec's dynamic window: each centre draws a reach 1..window, within its sentence.
 
     skipgram: (centre, one context word) pairs; cbow: (centre, the 2·window context slots, −1 where empty).
     """
     n = len(tokens)
     reach = rng.integers(1, window + 1, n)
-    if model == "skipgram":
-        centers, contexts = [], []
-        for offset in range(1, window + 1):
-            for sign in (-1, 1):
-                pos = np.arange(n)
-                other = pos + sign * offset
-                ok = (other >= 0) & (other < n) & (reach >= offset)
-                centers.append(tokens[pos[ok]])
-                contexts.append(tokens[other[ok]])
-        return np.concatenate(centers), np.concatenate(contexts)
     slots = np.full((n, 2 * window), -1, np.int64)
-    for j, offset in enumerate([o for o in range(-window, window + 1) if o]):
-        pos = np.arange(n)
-        other = pos + offset
-        ok = (other >= 0) & (other < n) & (reach >= abs(offset))
-        slots[pos[ok], j] = tokens[other[ok]]
+    for offset in range(1, min(window, n - 1) + 1):  # centre i: slot 2·offset − 2 holds i − offset, the next i + offset
+        same = sentence[offset:] == sentence[:-offset]
+        before = same & (reach[offset:] >= offset)
+        after = same & (reach[:-offset] >= offset)
+        slots[offset:, 2 * offset - 2][before] = tokens[:-offset][before]
+        slots[:-offset, 2 * offset - 1][after] = tokens[offset:][after]
+    if model == "skipgram":
+        present = slots >= 0
+        return np.broadcast_to(tokens[:, None], slots.shape)[present], slots[present]
     has_context = (slots >= 0).any(1)
     return tokens[has_context], slots[has_context]

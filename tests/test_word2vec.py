@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.word2vec import Word2VecConfig, build_vocab, tokenize, train_word2vec
+from engine.word2vec import (NOISE_TABLE_SIZE, Word2VecConfig, _examples, _unigram_table, build_vocab, tokenize,
+                             train_word2vec)
 
 ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat"]
 TOOLS = ["hammer", "saw", "drill", "wrench", "chisel", "pliers"]
@@ -40,11 +41,47 @@ def test_torch_backend_learns_the_topics(corpus, model):
     assert progress[-1].loss < progress[0].loss
 
 
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_big_batches_on_a_tiny_vocabulary_stay_stable(corpus, model):
+    # each word occurs hundreds of times per batch: summed, undamped SGD steps would overshoot and diverge
+    progress = []
+    config = Word2VecConfig(model=model, dim=16, window=3, min_count=1, sample=0, epochs=3, lr=0.1, batch_size=8192)
+    wv = train_word2vec(corpus, config, on_progress=progress.append)
+    assert np.isfinite(wv.vectors).all() and progress[-1].loss < progress[0].loss
+    assert same_topic_share(wv, ANIMALS) > 0.9 and same_topic_share(wv, TOOLS) > 0.9
+
+
+def test_torch_progress_counts_corpus_tokens_and_is_seeded(corpus):
+    progress = []
+    config = Word2VecConfig(dim=8, window=3, min_count=1, epochs=2, device="cpu")
+    first = train_word2vec(corpus, config, on_progress=progress.append)
+    done = [p.words_done for p in progress]
+    assert done == sorted(done) and done[-1] == progress[-1].words_total == 2 * sum(map(len, corpus))
+    assert np.array_equal(first.vectors, train_word2vec(corpus, config).vectors)
+    assert np.allclose(progress[-1].current().vectors, first.vectors)  # the vectors so far, here the last ones
+
+
+def test_examples_use_a_dynamic_window_within_sentences():
+    tokens, sentence = np.arange(30), np.repeat([0, 1, 2], [12, 3, 15])
+    centers, contexts = _examples(tokens, sentence, 3, "skipgram", np.random.default_rng(5))
+    reach = np.random.default_rng(5).integers(1, 4, 30)  # the same first draw: each centre's reach, 1..window
+    expected = [(i, j) for i in range(30) for j in range(30)
+                if 0 < abs(i - j) <= reach[i] and sentence[i] == sentence[j]]
+    assert sorted(zip(centers.tolist(), contexts.tolist())) == expected
+
+
+def test_noise_table_follows_unigram_counts_to_the_three_quarters():
+    counts = np.array([1000, 100, 10, 1])
+    share = np.bincount(_unigram_table(counts), minlength=4) / NOISE_TABLE_SIZE
+    assert np.allclose(share, counts**0.75 / (counts**0.75).sum(), atol=1e-5)
+
+
 def test_gensim_backend_runs_with_progress_per_epoch(corpus):
     progress = []
     wv = train_word2vec(corpus, Word2VecConfig(backend="gensim", dim=16, window=3, min_count=1, epochs=2),
                         on_progress=progress.append)
     assert [p.epoch for p in progress] == [1, 2] and len(wv) == 12
+    assert np.allclose(progress[-1].current().vectors, wv.vectors)
 
 
 def test_stop_flag_ends_training_early(corpus):
