@@ -16,6 +16,7 @@ import numpy as np
 from engine.words import WordVectors
 
 MAX_TERMS = 50  # an expression longer than this is refused with a message, not computed
+MAX_VECTOR_BYTES = 200 * 2**20  # as the app's upload cap (.streamlit/config.toml)
 
 
 class VectorFileError(ValueError):
@@ -28,7 +29,7 @@ class ExpressionError(ValueError):
 
 def load_vectors(source: str | Path | bytes | BinaryIO, fmt: str = "auto", name: str = "uploaded file") -> WordVectors:
     """Read word2vec text/binary or GloVe text; fmt is "auto", "word2vec", "word2vec-binary" or "glove"."""
-    data = _read_bytes(source)
+    data = _read_bytes(source, name)
     if not data.strip():
         raise VectorFileError(f"{name} is empty.")
     if fmt == "auto":
@@ -42,20 +43,30 @@ def load_vectors(source: str | Path | bytes | BinaryIO, fmt: str = "auto", name:
     return WordVectors(words, vectors, f"{name} ({fmt}, {len(words):,} words × {vectors.shape[1]})")
 
 
-def save_word2vec_text(wv: WordVectors, path: str | Path) -> None:
+def word2vec_text(wv: WordVectors) -> str:
     """word2vec text format, readable by gensim's KeyedVectors.load_word2vec_format."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(f"{len(wv)} {wv.dim}\n")
-        for word, row in zip(wv.words, wv.vectors):
-            f.write(word + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
+    rows = (word + " " + " ".join(f"{x:.6g}" for x in row) for word, row in zip(wv.words, wv.vectors))
+    return f"{len(wv)} {wv.dim}\n" + "\n".join(rows) + "\n"
 
 
-def _read_bytes(source) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source)
+def save_word2vec_text(wv: WordVectors, path: str | Path) -> None:
+    Path(path).write_text(word2vec_text(wv), encoding="utf-8")
+
+
+def _read_bytes(source, name: str) -> bytes:
+    """The file's bytes; a file above MAX_VECTOR_BYTES is refused before it is read."""
     if isinstance(source, (str, Path)):
-        return Path(source).read_bytes()
-    return source.read()
+        size = Path(source).stat().st_size
+        data = Path(source).read_bytes() if size <= MAX_VECTOR_BYTES else b""
+    elif isinstance(source, (bytes, bytearray)):
+        data, size = bytes(source), len(source)
+    else:
+        data = source.read(MAX_VECTOR_BYTES + 1)
+        size = len(data)
+    if size > MAX_VECTOR_BYTES:
+        raise VectorFileError(f"{name} is larger than {MAX_VECTOR_BYTES // 2**20} MB, the limit here. Keep the most "
+                              "frequent words (e.g. `head -n 100001 vectors.txt`), or fewer dimensions.")
+    return data
 
 
 def _sniff(data: bytes) -> str:
@@ -140,7 +151,7 @@ def parse_expression(text: str) -> tuple[list[tuple[float, str]], str | None]:
     text = (text or "").strip()
     if not text:
         raise ExpressionError("Type an expression, e.g. king - man + woman, or paris : france :: rome : ?")
-    if "::" in text:
+    if ":" in text:
         left, _, right = text.partition("::")
         a, _, b = left.partition(":")
         c, _, d = right.partition(":")

@@ -70,15 +70,25 @@ class WordVectors:
         raise UnknownWord(word, self.suggest(word))
 
     def suggest(self, word: str, n: int = 5, among: int = 50_000) -> list[str]:
-        """Close spellings among the `among` most frequent words."""
-        return difflib.get_close_matches(word.casefold(), self.words[:among], n=n, cutoff=0.75)
+        """Close spellings among the `among` most frequent words: fewest typos first, then the most frequent."""
+        close = difflib.get_close_matches(word.casefold(), self.words[:among], n=4 * n, cutoff=0.7)
+        return sorted(close, key=lambda w: (typos(word.casefold(), w), self.index[w]))[:n]
 
     def similarity(self, a: str, b: str) -> float:
         return float(self.vectors[self.lookup(a)] @ self.vectors[self.lookup(b)])
 
     def query(self, terms: list[tuple[float, str]], topn: int = 10, method: str = "3cosadd",
               exclude_inputs: bool = True, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """Nearest words to a weighted sum of words, e.g. [(1, "king"), (-1, "man"), (1, "woman")].
+        """Nearest words to a weighted sum of words, e.g. [(1, "king"), (-1, "man"), (1, "woman")]."""
+        scores = self.scores(terms, method, exclude_inputs, restrict_vocab)
+        topn = min(topn, len(scores))
+        top = np.argpartition(-scores, topn - 1)[:topn]
+        top = top[np.argsort(-scores[top])]
+        return [(self.words[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def scores(self, terms: list[tuple[float, str]], method: str = "3cosadd", exclude_inputs: bool = True,
+               restrict_vocab: int | None = None) -> np.ndarray:
+        """Score of each of the first `restrict_vocab` words for the expression; −inf for excluded input words.
 
         3cosadd: cosine to the normalised Σ w_i·v_i. 3cosmul: Π cos'(x, v_i)^sign(w_i) over the terms, with
         ε in the denominator (Levy & Goldberg); exclude_inputs drops the words of the expression.
@@ -93,9 +103,21 @@ class WordVectors:
         scores = self._scores(rows, weights, method, limit)[0]
         if exclude_inputs:
             scores[rows[0][rows[0] < limit]] = -np.inf
-        top = np.argpartition(-scores, min(topn, limit - 1))[:topn]
-        top = top[np.argsort(-scores[top])]
-        return [(self.words[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return scores
+
+    def combine(self, terms: list[tuple[float, str]]) -> np.ndarray:
+        """The unit vector of Σ w_i·v_i: the point 3CosAdd looks around."""
+        target = sum(w * self.vectors[self.lookup(word)] for w, word in terms)
+        return target / max(float(np.linalg.norm(target)), 1e-12)
+
+    def rank(self, terms: list[tuple[float, str]], word: str, **options) -> int | None:
+        """1-based rank of `word` among the answers to the expression; None when it cannot be an answer
+        (outside restrict_vocab, or an excluded input word)."""
+        scores = self.scores(terms, **options)
+        row = self.lookup(word)
+        if row >= len(scores) or not np.isfinite(scores[row]):
+            return None
+        return int((scores > scores[row]).sum()) + 1
 
     def _scores(self, rows: np.ndarray, weights: np.ndarray, method: str, limit: int) -> np.ndarray:
         """Scores of the first `limit` words for each row of word indices (B×k) combined with weights (k)."""
@@ -103,8 +125,16 @@ class WordVectors:
         if method == "3cosadd":
             target = np.einsum("k,bkd->bd", weights, X)
             return (target / np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-12)) @ V.T
-        cos = (np.einsum("bkd,vd->bkv", X, V) + 1) / 2  # cos' in [0, 1]
-        return np.prod(cos[:, weights > 0], axis=1) / (np.prod(cos[:, weights <= 0], axis=1) + COSMUL_EPS)
+        numerator, denominator = np.ones((2, len(X), limit), np.float32)
+        for j, weight in enumerate(weights):  # in place: one B×V block per term, no B×k×V array
+            cos = X[:, j] @ V.T
+            cos += 1
+            cos *= 0.5  # cos' = (cos + 1)/2 in [0, 1]
+            product = numerator if weight > 0 else denominator
+            product *= cos
+        denominator += COSMUL_EPS
+        numerator /= denominator
+        return numerator
 
     def analogy(self, a: str, b: str, c: str, **options) -> list[tuple[str, float]]:
         """a : b :: c : ?  — the words closest to b − a + c."""
@@ -113,10 +143,11 @@ class WordVectors:
     def neighbours(self, word: str, topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
         return self.query([(1.0, word)], topn=topn, restrict_vocab=restrict_vocab)
 
-    def solve_analogies(self, questions: np.ndarray, method: str = "3cosadd", restrict_vocab: int | None = None,
-                        batch: int = 256) -> np.ndarray:
+    def solve_analogies(self, questions: np.ndarray, method: str = "3cosadd",
+                        restrict_vocab: int | None = None) -> np.ndarray:
         """Predicted row for each question row (a, b, c) of a Q×3 index array, inputs excluded; matrix-matrix."""
         limit = min(len(self), restrict_vocab or len(self))
+        batch = max(1, min(1024, 2**23 // limit))  # questions per block: score blocks stay ≈ 100 MB
         weights = np.array([-1.0, 1.0, 1.0], np.float32)  # b − a + c
         out = np.empty(len(questions), np.int64)
         for s in range(0, len(questions), batch):
@@ -127,6 +158,17 @@ class WordVectors:
             scores[rows, inputs] = np.where(q < limit, -np.inf, scores[rows, inputs])
             out[s : s + batch] = scores.argmax(1)
         return out
+
+
+def typos(a: str, b: str) -> int:
+    """Edits from a to b: insertions, deletions, substitutions and swaps of neighbours (optimal string alignment)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
 
 
 # --- analogy benchmark ---------------------------------------------------------------------------
@@ -239,5 +281,30 @@ def evaluate_similarity(wv: WordVectors, path: str | Path, restrict_vocab: int =
             continue
         model.append(float(wv.vectors[folded[a.upper()]] @ wv.vectors[folded[b.upper()]]))
         human.append(float(score))
+    if len(model) < 3:  # a vocabulary that knows almost none of the pairs: no correlation to report
+        return SimilarityReport(float("nan"), float("nan"), len(model), skipped)
     return SimilarityReport(float(stats.spearmanr(human, model)[0]), float(stats.pearsonr(human, model)[0]),
                             len(model), skipped)
+
+
+# --- pictures of a few words ---------------------------------------------------------------------
+def pca_plane(vectors: np.ndarray) -> np.ndarray:
+    """N×2 coordinates on the two principal axes of the rows (centred); signs fixed so runs agree."""
+    centred = vectors - vectors.mean(0)
+    axes = np.linalg.svd(centred, full_matrices=False)[2][:2]
+    axes *= np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])[:, None]
+    coordinates = centred @ axes.T
+    return np.pad(coordinates, ((0, 0), (0, 2 - coordinates.shape[1])))
+
+
+def axis_coordinates(wv: WordVectors, words: list[str], x_axis: tuple[str, str],
+                     y_axis: tuple[str, str]) -> np.ndarray:
+    """Embedding-Projector custom axes: coordinate = v_w · (v_to − v_from)/‖v_to − v_from‖ on each axis."""
+    coordinates = []
+    for start, end in (x_axis, y_axis):
+        direction = wv.vectors[wv.lookup(end)] - wv.vectors[wv.lookup(start)]
+        norm = np.linalg.norm(direction)
+        if norm == 0:
+            raise ValueError(f"The axis {start} → {end} has no direction: pick two different words.")
+        coordinates.append(wv.vectors[[wv.lookup(w) for w in words]] @ (direction / norm))
+    return np.stack(coordinates, 1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.words import (COSMUL_EPS, UnknownWord, WordVectors, evaluate_analogies, glove_6b_50d,
-                          read_analogy_questions)
+from engine.words import (COSMUL_EPS, UnknownWord, WordVectors, axis_coordinates, evaluate_analogies,
+                          evaluate_similarity, glove_6b_50d,
+                          pca_plane, read_analogy_questions, typos)
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +129,52 @@ def test_similarity_benchmarks_equal_gensim(glove, name):
     assert ours.spearman == pytest.approx(spearman.statistic, abs=1e-6)
     assert ours.pearson == pytest.approx(pearson.statistic, abs=1e-6)
     assert ours.skipped / (ours.pairs + ours.skipped) * 100 == pytest.approx(oov)
+
+
+def test_rank_counts_better_answers_and_knows_excluded_words(tiny):
+    terms = [(-1.0, "man"), (1.0, "King"), (1.0, "woman")]
+    answers = [w for w, _ in tiny.query(terms, topn=len(tiny))]
+    for position, word in enumerate(answers, start=1):
+        assert tiny.rank(terms, word) == position
+    assert tiny.rank(terms, "man") is None  # an excluded input cannot be an answer
+    assert tiny.rank(terms, "man", exclude_inputs=False) >= 1
+    assert tiny.rank(terms, "KING", restrict_vocab=5) is None  # outside the searched words
+
+
+def test_combine_is_the_3cosadd_target(tiny):
+    terms = [(-1.0, "man"), (1.0, "King"), (1.0, "woman")]
+    best = tiny.query(terms, topn=1, exclude_inputs=False)[0]
+    assert float(tiny.vectors[tiny.index[best[0]]] @ tiny.combine(terms)) == pytest.approx(best[1], rel=1e-5)
+    assert np.linalg.norm(tiny.combine(terms)) == pytest.approx(1, rel=1e-5)
+
+
+def test_spelling_suggestions_put_the_fewest_typos_first(tiny):
+    assert typos("kign", "king") == 1 and typos("queen", "queen") == 0 and typos("", "ab") == 2
+    assert tiny.suggest("princes")[:2] == ["prince", "princess"]  # both one typo away: the more frequent first
+    assert tiny.suggest("xqzv") == []
+
+
+def test_pca_plane_keeps_the_largest_spread_and_is_deterministic():
+    rng = np.random.default_rng(1)
+    points = rng.normal(size=(30, 10)) * np.r_[5.0, 2.0, np.full(8, 0.1)]
+    xy = pca_plane(points)
+    assert xy.shape == (30, 2)
+    assert xy[:, 0].var() > xy[:, 1].var() > 1.0  # x ≈ the variance-25 axis, y ≈ the variance-4 one, not the noise
+    np.testing.assert_allclose(pca_plane(points), xy)
+    assert pca_plane(points[:1]).shape == (1, 2)  # one word: still a point on the plane
+
+
+def test_custom_axes_place_words_along_the_direction(tiny):
+    xy = axis_coordinates(tiny, ["man", "woman", "apple"], ("man", "woman"), ("boy", "girl"))
+    assert xy[1, 0] > xy[0, 0]  # woman lies further along man → woman than man does
+    direction = tiny.vectors[tiny.index["woman"]] - tiny.vectors[tiny.index["man"]]
+    assert xy[2, 0] == pytest.approx(tiny.vectors[tiny.index["apple"]] @ direction / np.linalg.norm(direction), rel=1e-5)
+    with pytest.raises(ValueError, match="no direction"):
+        axis_coordinates(tiny, ["man"], ("man", "man"), ("boy", "girl"))
+
+
+def test_similarity_with_a_vocabulary_that_knows_no_pairs_reports_nothing(tiny, tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("tiger\tcat\t7.35\nking\tqueen\t8.6\n")
+    report = evaluate_similarity(tiny, path)
+    assert np.isnan(report.spearman) and report.pairs == 1 and report.skipped == 1
