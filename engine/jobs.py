@@ -1,6 +1,7 @@
 """Background training: a worker thread that never touches the UI, and a lock-protected snapshot to poll."""
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,18 +35,19 @@ class JobSnapshot:
         return self.state != "running"
 
 
-class TrainingJob:
-    """Runs model.fit(images, config) in a daemon thread; stop() asks it to end after the current step."""
+class BackgroundJob:
+    """A daemon thread running `_work()` under one of the server's training slots, with a snapshot to poll.
 
-    def __init__(self, model, images: np.ndarray, config: TrainConfig):
-        self.model, self.images, self.config = model, images, config
-        self.result: TrainResult | None = None
+    Subclasses write `self._snap` (a dataclass with `state` and `error`) only while holding `self._lock`.
+    """
+
+    def __init__(self, snapshot):
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._snap = JobSnapshot("running", epochs=config.epochs)
-        self._thread = threading.Thread(target=self._run, daemon=True, name="latentlab-train")
+        self._snap = snapshot
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"latentlab-{type(self).__name__}")
 
-    def start(self) -> "TrainingJob":
+    def start(self):
         if not _running.acquire(blocking=False):
             raise TooManyJobs(
                 f"{MAX_RUNNING_JOBS} models are already training on this server; "
@@ -60,11 +62,32 @@ class TrainingJob:
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
 
-    def snapshot(self) -> JobSnapshot:
+    def snapshot(self):
         with self._lock:
-            s = self._snap
-            return JobSnapshot(s.state, s.epoch, s.epochs, s.step, s.steps_total, s.seconds,
-                               list(s.losses), list(s.val_mse), s.error)
+            return copy.deepcopy(self._snap)
+
+    def _work(self) -> bool:
+        """Do the work; return True when it ended early because stop() was called."""
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        try:
+            state, error = ("stopped" if self._work() else "done"), None
+        except Exception as e:  # reported to the user through the snapshot, never raised in the UI thread
+            state, error = "failed", f"{type(e).__name__}: {e}"
+        finally:
+            _running.release()
+        with self._lock:
+            self._snap.state, self._snap.error = state, error
+
+
+class TrainingJob(BackgroundJob):
+    """Runs model.fit(images, config) in the background; stop() ends it after the current step."""
+
+    def __init__(self, model, images: np.ndarray, config: TrainConfig):
+        super().__init__(JobSnapshot("running", epochs=config.epochs))
+        self.model, self.images, self.config = model, images, config
+        self.result: TrainResult | None = None
 
     def _progress(self, p: Progress) -> None:
         with self._lock:
@@ -75,22 +98,75 @@ class TrainingJob:
             else:
                 s.val_mse.append(p.val_mse)
 
-    def _run(self) -> None:
-        try:
-            self.result = self.model.fit(self.images, self.config, self._progress, self._stop.is_set)
-            state, error = ("stopped" if self.result.stopped else "done"), None
-        except Exception as e:  # reported to the user through the snapshot, never raised in the UI thread
-            state, error = "failed", f"{type(e).__name__}: {e}"
-        finally:
-            _running.release()
+    def _work(self) -> bool:
+        self.result = self.model.fit(self.images, self.config, self._progress, self._stop.is_set)
         with self._lock:
-            self._snap.state, self._snap.error = state, error
-            self._snap.seconds = self.result.seconds if self.result else self._snap.seconds
+            self._snap.seconds = self.result.seconds
+        return self.result.stopped
 
 
-def wait_for(job: TrainingJob, timeout: float = 60.0) -> JobSnapshot:
+def wait_for(job: BackgroundJob, timeout: float = 60.0):
     """Block until the job finishes (for scripts and tests)."""
     deadline = time.monotonic() + timeout
     while not job.snapshot().finished and time.monotonic() < deadline:
         time.sleep(0.05)
     return job.snapshot()
+
+
+@dataclass
+class Word2VecSnapshot:
+    state: str  # "running", "done", "stopped", "failed"
+    epoch: int = 0
+    epochs: int = 0
+    words_done: int = 0
+    words_total: int = 0
+    words_per_second: float = 0.0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)  # torch backend only
+    probes: dict[str, list[str]] = field(default_factory=dict)  # probe word → its nearest words right now
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+
+class Word2VecJob(BackgroundJob):
+    """word2vec training in the background; the probe words' neighbours are refreshed every `probe_seconds`."""
+
+    def __init__(self, sentences: list[list[str]], config, probes: list[str], probe_seconds: float = 1.0):
+        from engine.word2vec import build_vocab
+
+        config.validate()
+        build_vocab(sentences, config.min_count)  # raises now, in the caller, when min_count is too high
+        super().__init__(Word2VecSnapshot("running", epochs=config.epochs))
+        self.sentences, self.config, self.probes, self.probe_seconds = sentences, config, probes, probe_seconds
+        self.result = None  # WordVectors once finished (also when stopped)
+        self._started, self._probed = time.monotonic(), -float("inf")
+
+    def _progress(self, p) -> None:
+        now, probes = time.monotonic(), None
+        if p.current is not None and now - self._probed >= self.probe_seconds:
+            self._probed, probes = now, probe_neighbours(p.current(), self.probes)
+        with self._lock:
+            s = self._snap
+            s.epoch, s.words_done, s.words_total, s.words_per_second = p.epoch, p.words_done, p.words_total, p.words_per_second
+            s.seconds = now - self._started
+            if p.loss is not None:
+                s.losses.append(p.loss)
+            if probes is not None:
+                s.probes = probes
+
+    def _work(self) -> bool:
+        from engine.word2vec import train_word2vec
+
+        self.result = train_word2vec(self.sentences, self.config, self._progress, self._stop.is_set)
+        probes = probe_neighbours(self.result, self.probes)
+        with self._lock:
+            self._snap.probes, self._snap.seconds = probes, time.monotonic() - self._started
+        return self._stop.is_set()
+
+
+def probe_neighbours(wv, probes: list[str], topn: int = 6) -> dict[str, list[str]]:
+    """The nearest words of each probe word (an empty list when it is not in the vocabulary)."""
+    return {p: [w for w, _ in wv.neighbours(p, topn)] if p in wv else [] for p in probes}

@@ -161,3 +161,39 @@ def test_all_slots_free_after_the_tests_above():
         if ok:
             jobs._running.release()
     assert all(got)
+
+
+# --- word2vec in the background ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def news():
+    from engine.corpora import load_corpus
+
+    return load_corpus("lee")
+
+
+@pytest.mark.parametrize("backend", ["torch", "gensim"])
+def test_word2vec_job_reports_progress_probes_and_vectors(news, backend):
+    from engine.jobs import Word2VecJob
+    from engine.word2vec import Word2VecConfig
+
+    job = Word2VecJob(news, Word2VecConfig(backend=backend, epochs=2), ["police", "qqqzz"], probe_seconds=0.0).start()
+    snap = wait_for(job, timeout=120)
+    assert snap.state == "done", snap.error
+    assert snap.words_done == snap.words_total > 50_000 and snap.words_per_second > 0
+    assert (len(snap.losses) > 0) == (backend == "torch")  # gensim reports no loss
+    assert len(snap.probes["police"]) == 6 and snap.probes["qqqzz"] == []
+    assert "police" in job.result and job.result.dim == 50
+
+
+def test_word2vec_job_refuses_min_count_at_once_and_stops(news):
+    from engine.jobs import Word2VecJob
+    from engine.word2vec import Word2VecConfig
+
+    with pytest.raises(ValueError, match="No word occurs 1000000 times"):
+        Word2VecJob(news, Word2VecConfig(min_count=1_000_000), ["police"])
+    job = Word2VecJob(news, Word2VecConfig(epochs=1000), ["police"]).start()
+    time.sleep(1.0)
+    job.stop()
+    snap = wait_for(job, timeout=30)
+    assert snap.state == "stopped" and job.result is not None  # a stopped run keeps its vectors
+    assert snap.words_done < snap.words_total
