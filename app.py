@@ -17,11 +17,18 @@ def home() -> None:
         "points where no image exists."
     )
     st.page_link(EXPLORER, label="Open the explorer", icon="🧭")
+    st.subheader("Word algebra")
+    st.latex(r"v_{\text{king}} - v_{\text{man}} + v_{\text{woman}} \approx v_{\text{queen}}")
+    st.markdown(
+        "Real GloVe vectors (400k words): analogies with 3CosAdd and 3CosMul side by side, the words on a plot with "
+        "their offsets, axes you define, the Google analogy benchmark live with its failures, and word2vec "
+        "(skip-gram / CBOW, negative sampling) trained here while you watch the neighbours change."
+    )
+    st.page_link(WORDS, label="Open word algebra", icon="🔤")
     st.subheader("Coming next")
     st.markdown(
         "- **Morphing**: $\\mathrm{Dec}((1-t)\\,z_1 + t\\,z_2)$ and attribute vectors "
         "$z + \\alpha\\,(\\bar z_{\\text{smile}} - \\bar z_{\\text{no smile}})$\n"
-        "- **Word algebra**: $\\text{king} - \\text{man} + \\text{woman} \\approx \\text{queen}$ on GloVe vectors\n"
         "- **GANs**: $L_D = -\\log D(x) - \\log(1 - D(G(z)))$, $k$ discriminator steps per generator step\n"
         "- **Style transfer**: $L = \\|\\mathrm{Gram}(x_{ref}) - \\mathrm{Gram}(x)\\| + "
         "\\|\\mathrm{Content}(x_{orig}) - \\mathrm{Content}(x)\\|$"
@@ -31,4 +38,5 @@ def home() -> None:
 
 st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
 EXPLORER = st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER]).run()
+WORDS = st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS]).run()

@@ -79,3 +79,58 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture
+def live_navigation(monkeypatch):
+    """Make every AppTest run behave like a live server after its first st.navigation call.
+
+    AppTest resets PagesManager.uses_pages_directory before *each* run, so with a pages/ folder every
+    run of the explorer starts in Streamlit's legacy mode and goes through ui.use_app_navigation's
+    st.rerun — which drops button triggers (a click would never reach the page). A live server leaves
+    that mode once, for good, so this is what a user sees.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", patched)
+
+
+# --- real-browser helpers ----------------------------------------------------------------------
+# Every visible picture on the page has loaded (the hidden sprite sheets do not count).
+IMAGES_LOADED = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] img'))
+  .filter((img) => img.offsetParent !== null).every((img) => img.complete && img.naturalWidth > 0)"""
+IDLE = """() => { const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'; }"""
+
+
+@pytest.fixture
+def shot(tmp_path):
+    """shot(page, "name.png"): a viewport screenshot; returns its path."""
+    folder = Path(os.environ.get("LATENTLAB_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        settle(page)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
+        path = folder / name
+        page.screenshot(path=str(path), type="png")
+        if os.environ.get("LATENTLAB_SCREENSHOTS"):  # for the README: 256 colours keep each file ~100 KB
+            from PIL import Image
+
+            Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
+        print(f"screenshot {path} ({path.stat().st_size // 1024} KB)")
+        return path
+
+    return save
+
+
+def settle(page, timeout: float = 90_000) -> None:
+    """Wait until the script run is over (stale elements gone) and the pictures on the page have loaded."""
+    page.wait_for_function(IDLE, timeout=timeout)
+    page.wait_for_function(IMAGES_LOADED, timeout=timeout)

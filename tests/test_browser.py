@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import settle
 
 pytestmark = pytest.mark.browser
 
@@ -73,41 +74,9 @@ HOVER_READY = """() => { const cfg = window.__llHover, gd = document.querySelect
     const imgs = Array.from(document.querySelectorAll('.st-key-' + cfg.keys[k] + ' img'));
     return imgs.length === Math.ceil(count / cfg[k].per_chunk)
       && imgs.every((img) => img.complete && img.naturalWidth > 0); }); }"""
-# Every visible picture on the page has loaded (the hidden sprite sheets do not count).
-IMAGES_LOADED = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] img'))
-  .filter((img) => img.offsetParent !== null).every((img) => img.complete && img.naturalWidth > 0)"""
-IDLE = """() => { const app = document.querySelector('[data-testid="stApp"]');
-  return !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'; }"""
 
 
 # --- fixtures and helpers --------------------------------------------------------------------------
-@pytest.fixture
-def shot(tmp_path):
-    """shot(page, "name.png"): a viewport screenshot; returns its path."""
-    folder = Path(os.environ.get("LATENTLAB_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def save(page, name: str) -> Path:
-        settle(page)
-        page.evaluate("() => document.activeElement && document.activeElement.blur()")  # no focus ring
-        path = folder / name
-        page.screenshot(path=str(path), type="png")
-        if os.environ.get("LATENTLAB_SCREENSHOTS"):  # for the README: 256 colours keep each file ~100 KB
-            from PIL import Image
-
-            Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(path, optimize=True)
-        print(f"screenshot {path} ({path.stat().st_size // 1024} KB)")
-        return path
-
-    return save
-
-
-def settle(page, timeout: float = 90_000) -> None:
-    """Wait until the script run is over (stale elements gone) and the pictures on the page have loaded."""
-    page.wait_for_function(IDLE, timeout=timeout)
-    page.wait_for_function(IMAGES_LOADED, timeout=timeout)
-
-
 def wait_for_map(page, timeout: float = 90_000, min_traces: int = 2) -> None:
     page.wait_for_selector(MAP, timeout=timeout)
     page.wait_for_function(MAP_READY, arg=min_traces, timeout=timeout)

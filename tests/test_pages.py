@@ -24,26 +24,6 @@ def _one_thread():
         yield
 
 
-@pytest.fixture
-def live_navigation(monkeypatch):
-    """Make every AppTest run behave like a live server after its first st.navigation call.
-
-    AppTest resets PagesManager.uses_pages_directory before *each* run, so with a pages/ folder every
-    run of the explorer starts in Streamlit's legacy mode and goes through ui.use_app_navigation's
-    st.rerun — which drops button triggers (a click would never reach the page). A live server leaves
-    that mode once, for good, so this is what a user sees.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def patched(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", patched)
-
-
 # --- helpers -------------------------------------------------------------------------------------
 def home() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
