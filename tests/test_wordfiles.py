@@ -101,3 +101,13 @@ def test_a_ten_thousand_word_expression_is_refused_quickly():
     with pytest.raises(ExpressionError, match="More than"):
         parse_expression(" + ".join(["word"] * 10_000))
     assert time.perf_counter() - start < 0.5
+
+
+def test_a_2_gb_vectors_file_is_refused_without_reading_it(tmp_path):
+    path = tmp_path / "huge.txt"
+    with open(path, "wb") as f:
+        f.truncate(2 * 2**30)  # sparse: 2 GB on paper, nothing on disk
+    with pytest.raises(VectorFileError, match="larger than 200 MB"):
+        load_vectors(path)
+    with open(path, "rb") as f, pytest.raises(VectorFileError, match="larger than 200 MB"):
+        load_vectors(f, name="huge.txt")  # a stream stops reading at the cap
