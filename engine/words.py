@@ -100,7 +100,7 @@ class WordVectors:
         rows = np.array([[self.lookup(w) for _, w in terms]])
         weights = np.array([w for w, _ in terms], np.float32)
         limit = min(len(self), restrict_vocab or len(self))
-        scores = self._scores(rows, weights, method, limit)[0]
+        scores = self._scores(rows, weights, method, 0, limit)[0]
         if exclude_inputs:
             scores[rows[0][rows[0] < limit]] = -np.inf
         return scores
@@ -119,13 +119,13 @@ class WordVectors:
             return None
         return int((scores > scores[row]).sum()) + 1
 
-    def _scores(self, rows: np.ndarray, weights: np.ndarray, method: str, limit: int) -> np.ndarray:
-        """Scores of the first `limit` words for each row of word indices (B×k) combined with weights (k)."""
-        V, X = self.vectors[:limit], self.vectors[rows]  # X: B×k×d
+    def _scores(self, rows: np.ndarray, weights: np.ndarray, method: str, start: int, stop: int) -> np.ndarray:
+        """Scores of words start..stop−1 for each row of word indices (B×k) combined with weights (k)."""
+        V, X = self.vectors[start:stop], self.vectors[rows]  # X: B×k×d
         if method == "3cosadd":
             target = np.einsum("k,bkd->bd", weights, X)
             return (target / np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-12)) @ V.T
-        numerator, denominator = np.ones((2, len(X), limit), np.float32)
+        numerator, denominator = np.ones((2, len(X), len(V)), np.float32)
         for j, weight in enumerate(weights):  # in place: one B×V block per term, no B×k×V array
             cos = X[:, j] @ V.T
             cos += 1
@@ -145,18 +145,27 @@ class WordVectors:
 
     def solve_analogies(self, questions: np.ndarray, method: str = "3cosadd",
                         restrict_vocab: int | None = None) -> np.ndarray:
-        """Predicted row for each question row (a, b, c) of a Q×3 index array, inputs excluded; matrix-matrix."""
+        """Predicted row for each question row (a, b, c) of a Q×3 index array, inputs excluded; matrix-matrix.
+
+        Tiled: 512 questions × 32k words at a time with a running best, so each tile of the vocabulary is read
+        once per 512 questions and the score blocks stay at 64 MB.
+        """
         limit = min(len(self), restrict_vocab or len(self))
-        batch = max(1, min(1024, 2**23 // limit))  # questions per block: score blocks stay ≈ 100 MB
+        batch, chunk = 512, 2**15
         weights = np.array([-1.0, 1.0, 1.0], np.float32)  # b − a + c
         out = np.empty(len(questions), np.int64)
         for s in range(0, len(questions), batch):
             q = questions[s : s + batch]
-            scores = self._scores(q, weights, method, limit)
-            rows = np.arange(len(q))[:, None]
-            inputs = np.where(q < limit, q, 0)
-            scores[rows, inputs] = np.where(q < limit, -np.inf, scores[rows, inputs])
-            out[s : s + batch] = scores.argmax(1)
+            best = np.full(len(q), -np.inf, np.float32)
+            for start in range(0, limit, chunk):
+                stop = min(limit, start + chunk)
+                scores = self._scores(q, weights, method, start, stop)
+                row, col = np.nonzero((q >= start) & (q < stop))
+                scores[row, q[row, col] - start] = -np.inf  # the input words are never the answer
+                top = scores.argmax(1)
+                value = scores[np.arange(len(q)), top]
+                better = value > best  # strict: on a tie the earlier (more frequent) word wins, as one argmax would
+                best[better], out[s : s + batch][better] = value[better], top[better] + start
         return out
 
 
