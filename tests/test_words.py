@@ -6,7 +6,7 @@ import pytest
 
 from engine.words import (COSMUL_EPS, UnknownWord, WordVectors, axis_coordinates, evaluate_analogies,
                           evaluate_similarity, glove_6b_50d,
-                          pca_plane, read_analogy_questions, typos)
+                          pca_plane, read_analogy_questions, top_indices, typos)
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,11 @@ def test_similarity_with_a_vocabulary_that_knows_no_pairs_reports_nothing(tiny, 
     path.write_text("tiger\tcat\t7.35\nking\tqueen\t8.6\n")
     report = evaluate_similarity(tiny, path)
     assert np.isnan(report.spearman) and report.pairs == 1 and report.skipped == 1
+
+
+@pytest.mark.parametrize("size, n", [(5, 3), (1000, 10), (400_000, 10), (400_000, 100), (64 * 5000 + 7, 20)])
+def test_top_indices_equal_a_full_sort(size, n):
+    rng = np.random.default_rng(size + n)
+    scores = rng.normal(size=size).astype(np.float32)
+    scores[rng.integers(size, size=3)] = -np.inf  # excluded words
+    assert top_indices(scores, n).tolist() == np.argsort(-scores, kind="stable")[:n].tolist()
