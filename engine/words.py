@@ -179,8 +179,11 @@ def top_indices(scores: np.ndarray, n: int, block: int = 64) -> np.ndarray:
         blocks = np.argpartition(maxima, len(maxima) - n)[-n:]
         candidates = (blocks[:, None] * block + np.arange(block)).ravel()
         candidates = candidates[candidates < len(scores)]
-    best = np.sort(candidates[np.argpartition(scores[candidates], len(candidates) - n)[-n:]])
-    return best[np.argsort(-scores[best], kind="stable")]  # equal scores: the more frequent word first
+    values = scores[candidates]
+    kth = np.partition(values, len(values) - n)[len(values) - n]  # the n-th largest value
+    tied = np.sort(candidates[values == kth])  # equal scores: the more frequent (lower) index first
+    best = np.sort(np.concatenate([candidates[values > kth], tied[: n - int((values > kth).sum())]]))
+    return best[np.argsort(-scores[best], kind="stable")]
 
 
 def typos(a: str, b: str) -> int:
