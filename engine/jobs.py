@@ -157,6 +157,12 @@ class Word2VecJob(BackgroundJob):
             if probes is not None:
                 s.probes = probes
 
+    def snapshot(self) -> Word2VecSnapshot:
+        snap = super().snapshot()
+        if not snap.finished:  # the clock runs between progress reports too (e.g. while examples are drawn)
+            snap.seconds = time.monotonic() - self._started
+        return snap
+
     def _work(self) -> bool:
         from engine.word2vec import train_word2vec
 
