@@ -45,8 +45,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-dist", type=float, default=0.1)
 
     sub.add_parser("list", help="list checkpoints")
+
+    g = sub.add_parser("gan", help="train a GAN (2-D points or DCGAN on images) and write a checkpoint")
+    g.add_argument("--data", default="mnist", help="ring8, grid25, spiral, moons, square, mnist, digits, fashion, faces")
+    g.add_argument("--steps", type=int, required=True, help="iterations (k_d D steps + m_g G steps each)")
+    g.add_argument("--loss", default="nonsaturating", choices=["minimax", "nonsaturating", "lsgan", "wgan-gp", "hinge"])
+    g.add_argument("--k-d", type=int, default=1)
+    g.add_argument("--m-g", type=int, default=1)
+    g.add_argument("--lr-d", type=float, default=None)
+    g.add_argument("--lr-g", type=float, default=None)
+    g.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--noise-dim", type=int, default=None)
+    g.add_argument("--channels", type=int, default=64)
+    g.add_argument("--width", type=int, default=128)
+    g.add_argument("--depth", type=int, default=3)
+    g.add_argument("--gp-weight", type=float, default=10.0)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--device", default=None)
+    g.add_argument("--threads", type=int, default=None)
+    g.add_argument("--eval-every", type=int, default=100, help="MNIST: classifier score every N iterations")
+    g.add_argument("--out", required=True, help="output path without suffix, e.g. checkpoints/mnist-dcgan")
+
+    c = sub.add_parser("gan-classifier", help="train the MNIST digit classifier behind the GAN image score")
+    c.add_argument("--epochs", type=int, default=10)
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--out", required=True, help="output path without suffix, e.g. checkpoints/mnist-classifier")
     args = parser.parse_args(argv)
-    return {"train": _train, "project": _project, "list": _list}[args.command](args, argv)
+    return {"train": _train, "project": _project, "list": _list, "gan": _gan,
+            "gan-classifier": _gan_classifier}[args.command](args, argv)
 
 
 def _train(args, argv) -> int:
@@ -125,6 +153,58 @@ def _list(args, argv) -> int:
         m = card.metrics
         print(f"{path.name:40s} {card.title:32s} test MSE {m.get('test_mse', float('nan')):.5f} "
               f"(PCA {m.get('pca_test_mse', float('nan')):.5f})")
+    return 0
+
+
+def _gan(args, argv) -> int:
+    from engine.gan import GANConfig, GANTrainer, classifier_score, train_until_score
+
+    config = GANConfig(data=args.data, loss=args.loss, k_d=args.k_d, m_g=args.m_g, lr_d=args.lr_d, lr_g=args.lr_g,
+                       optimizer=args.optimizer, batch_size=args.batch_size, noise_dim=args.noise_dim,
+                       width=args.width, depth=args.depth, channels=args.channels, gp_weight=args.gp_weight,
+                       seed=args.seed, device=args.device, threads=args.threads)
+    trainer = GANTrainer(config)
+    command = "python -m engine " + " ".join(shlex.quote(a) for a in argv)
+    if args.data == "mnist":
+        def report(snap, seconds, score):
+            print(f"iteration {snap.iterations} {seconds:.0f}s loss_d {snap.loss_d[-1]:.3f} loss_g {snap.loss_g[-1]:.3f} "
+                  f"confident {score['confident']:.2f} balance {score['balance']:.2f}", flush=True)
+
+        result = train_until_score(trainer, args.steps, every=args.eval_every, samples=1000, report=report)
+        score = classifier_score(trainer.generate(1000, seed=2))  # fresh samples, not those the run watched
+        metrics = {**{k: v for k, v in result.items() if k != "score"}, "score_1000": score,
+                   "minutes_to_pass": None if result["seconds_to_pass"] is None else round(result["seconds_to_pass"] / 60, 2)}
+    else:
+        start = time.perf_counter()
+        for done in range(0, args.steps, 500):
+            trainer.step("both", min(500, args.steps - done))
+            snap = trainer.snapshot()
+            print(f"iteration {snap.iterations} loss_d {snap.loss_d[-1]:.3f} loss_g {snap.loss_g[-1]:.3f} {snap.metric}",
+                  flush=True)
+        metrics = {**snap.metric, "seconds": round(time.perf_counter() - start, 1), "iterations": snap.iterations}
+    snap = trainer.snapshot()
+    if snap.state == "diverged":
+        print("error:", snap.message, file=sys.stderr)
+        return 1
+    path = trainer.save(args.out, command=command, metrics=metrics)
+    print(f"wrote {path}: {metrics}")
+    return 0
+
+
+def _gan_classifier(args, argv) -> int:
+    from engine.data import load_dataset
+    from engine.device import configure_threads
+    from engine.gan import save_classifier, train_classifier
+
+    configure_threads(args.threads)
+    data = load_dataset("mnist")
+    for note in data.notes:
+        print("note:", note)
+    net, metrics = train_classifier(data.images, data.labels, epochs=args.epochs, seed=args.seed)
+    card = {"data": "mnist", "dataset_source": data.source, "metrics": metrics, "seed": args.seed,
+            "command": "python -m engine " + " ".join(shlex.quote(a) for a in argv)}
+    path = save_classifier(net, args.out, card)
+    print(f"wrote {path}: test accuracy {metrics['test_accuracy']:.3f} on {metrics['test_images']} held-out images")
     return 0
 
 
