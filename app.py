@@ -25,11 +25,18 @@ def home() -> None:
         "(skip-gram / CBOW, negative sampling) trained here while you watch the neighbours change."
     )
     st.page_link(WORDS, label="Open word algebra", icon="🔤")
+    st.subheader("GANs, live")
+    st.latex(r"L_D = -\log D(x) - \log(1 - D(G(z))), \quad L_G = -\log D(G(z)) \quad (k \text{ D steps per G step})")
+    st.markdown(
+        "A GAN Lab for 2-D points (rings, spirals, moons, or points you draw or upload): D's decision as a heat map, "
+        "G's gradient arrows, loss and D(x)/D(G(z)) curves, play, pause, single D or G steps, mode collapse on one "
+        "click. And a DCGAN that learns MNIST digits while you watch, scored by a digit classifier."
+    )
+    st.page_link(GAN, label="Open the GAN view", icon="🎲")
     st.subheader("Coming next")
     st.markdown(
         "- **Morphing**: $\\mathrm{Dec}((1-t)\\,z_1 + t\\,z_2)$ and attribute vectors "
         "$z + \\alpha\\,(\\bar z_{\\text{smile}} - \\bar z_{\\text{no smile}})$\n"
-        "- **GANs**: $L_D = -\\log D(x) - \\log(1 - D(G(z)))$, $k$ discriminator steps per generator step\n"
         "- **Style transfer**: $L = \\|\\mathrm{Gram}(x_{ref}) - \\mathrm{Gram}(x)\\| + "
         "\\|\\mathrm{Content}(x_{orig}) - \\mathrm{Content}(x)\\|$"
     )
@@ -39,4 +46,5 @@ def home() -> None:
 st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
 EXPLORER = st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer")
 WORDS = st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS]).run()
+GAN = st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN]).run()

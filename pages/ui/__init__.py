@@ -116,15 +116,16 @@ def content_hash(data: bytes) -> str:
 
 # --- background training -------------------------------------------------------------------------
 class JobSlot:
-    """This browser session's training job; released (and stopped) when the session ends."""
+    """This browser session's training job or GAN trainer; released (and stopped) when the session ends."""
 
     def __init__(self):
         self.job = None
         self.meta: dict = {}
 
     def stop(self) -> None:
+        """Stop a job (engine.jobs) or close a trainer (engine.gan) for good."""
         if self.job is not None:
-            self.job.stop()
+            (self.job.close if hasattr(self.job, "close") else self.job.stop)()
 
 
 @st.cache_resource(scope="session", on_release=lambda slot: slot.stop())

@@ -1,0 +1,355 @@
+"""GANs, live: a GAN Lab for 2-D points (yours too) and a DCGAN you watch learn digits, faces or your images."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import ui
+
+ui.use_app_navigation()
+ui.configure_threads()
+ui.intro(
+    "GAN training, live",
+    r"L_D = -\log D(x) - \log\bigl(1 - D(G(z))\bigr) \qquad "
+    r"L_G = \log\bigl(1 - D(G(z))\bigr)\ \text{(minimax) or } -\log D(G(z))\ \text{(non-saturating)}",
+    "press Play on the ring of 8 Gaussians and watch the purple fakes spread to all 8 green modes. Step only D: the "
+    "heat map sharpens around the real points while the fakes stay put. Load the “mode collapse” preset. Switch the "
+    "loss to minimax: early on D wins and G's arrows shrink (saturation). Draw your own points. In the Images tab, "
+    "continue the shipped MNIST generator or start from scratch.",
+    "D's heat map is the decision boundary the fakes climb; the arrows are −∂L_G/∂G(z), where the generator's loss "
+    "pushes each sample. With k large D is nearly optimal and G's gradient is informative (non-saturating) or "
+    "vanishing (minimax). Mode collapse: the fakes chase one mode after another instead of covering all. "
+    "D(x) and D(G(z)) meet near ½ when neither network wins.",
+)
+
+TOY_TITLES = {"ring8": "Ring of 8 Gaussians", "grid25": "Grid of 25 Gaussians", "spiral": "Spiral",
+              "moons": "Two moons", "square": "Uniform square", "custom": "Your points (draw or CSV)"}
+IMAGE_TITLES = {"mnist": "MNIST digits", "fashion": "Fashion-MNIST", "faces": "LFW faces (subset)",
+                "digits": "sklearn digits 8×8"}
+LOSS_TITLES = {"nonsaturating": "non-saturating", "minimax": "minimax (saturating)", "lsgan": "least squares",
+               "wgan-gp": "WGAN-GP", "hinge": "hinge"}
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
+PRESETS = {  # settings of the 2-D view a user can load with one click
+    "Default": dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=1e-3, lr_g=1e-3),
+    "Mode collapse": dict(loss="nonsaturating", k_d=1, m_g=5, lr_d=1e-4, lr_g=3e-3),
+    "Saturating G": dict(loss="minimax", k_d=5, m_g=1, lr_d=3e-3, lr_g=1e-3),
+}
+FRAME_SECONDS = 0.5  # the 2-D view redraws this often while training
+DRAW_GRID = 41  # candidate points per side of the drawing pad over [−2, 2]²
+
+
+@st.cache_data(show_spinner=False)
+def dataset_status() -> dict:
+    from engine.data import dataset_status as status
+
+    return status()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def uploaded_points(content_hash: str, _content: bytes) -> np.ndarray:
+    from engine.toy2d import read_points_csv
+
+    return read_points_csv(_content)
+
+
+def hyper_widgets(prefix: str, defaults: dict) -> dict:
+    """Loss, k, M and learning rates: changed between steps of a running trainer."""
+    loss = st.selectbox("Loss", list(LOSS_TITLES), format_func=LOSS_TITLES.get, key=f"{prefix}-loss",
+                        index=list(LOSS_TITLES).index(defaults["loss"]))
+    c1, c2 = st.columns(2)
+    k_d = c1.number_input("k: D steps per iteration", 1, 100, defaults["k_d"], key=f"{prefix}-k")
+    m_g = c2.number_input("M: G steps per iteration", 1, 100, defaults["m_g"], key=f"{prefix}-m")
+    c1, c2, c3 = st.columns(3)
+    lr_d = c1.select_slider("D learning rate", LEARNING_RATES, defaults["lr_d"], key=f"{prefix}-lrd",
+                            format_func=lambda v: f"{v:g}")
+    lr_g = c2.select_slider("G learning rate", LEARNING_RATES, defaults["lr_g"], key=f"{prefix}-lrg",
+                            format_func=lambda v: f"{v:g}")
+    batch = c3.number_input("Batch", 1, 4096, 64, key=f"{prefix}-batch")
+    return dict(loss=loss, k_d=int(k_d), m_g=int(m_g), lr_d=float(lr_d), lr_g=float(lr_g), batch_size=int(batch))
+
+
+def trainer_for(slot_name: str, build: dict, make) -> object | None:
+    """This session's trainer for `build` (the settings that need new networks); a changed build replaces it."""
+    slot = ui.job_slot(slot_name)
+    if slot.job is None or slot.meta.get("build") != build:
+        slot.stop()
+        try:
+            slot.job, slot.meta = make(), {"build": build}
+        except ValueError as e:
+            slot.job, slot.meta = None, {}
+            st.error(str(e))
+    return slot.job
+
+
+def controls(trainer, hyper: dict, key: str) -> None:
+    """Apply the hyper-parameters, then Start/Pause, single steps and Reset (callbacks: labels are right at once)."""
+    try:
+        changed = {k: v for k, v in hyper.items() if getattr(trainer.config, k) != v}
+        if changed:
+            trainer.update(**changed)
+    except ValueError as e:
+        st.error(str(e))
+    if st.session_state.pop(f"{key}-refused", None):
+        st.error(st.session_state.pop(f"{key}-why", ""))
+    running = trainer.snapshot().state == "running"
+    c1, c2 = st.columns(2)
+    c1.button("⏸ Pause" if running else "▶ Start", key=f"{key}-play", type="primary", width="stretch",
+              on_click=_start_or_pause, args=(trainer, key))
+    c2.button("Reset", key=f"{key}-reset", width="stretch", help="New random networks, history cleared.",
+              on_click=trainer.reset)
+    c1, c2, c3 = st.columns(3)
+    c1.button("Step D", key=f"{key}-d", width="stretch", help="One discriminator update, G frozen.",
+              on_click=trainer.step, args=("d",))
+    c2.button("Step G", key=f"{key}-g", width="stretch", help="One generator update, D frozen.",
+              on_click=trainer.step, args=("g",))
+    c3.button("Step k+M", key=f"{key}-both", width="stretch", help="One iteration: k D steps, then M G steps.",
+              on_click=trainer.step, args=("both",))
+
+
+def _start_or_pause(trainer, key: str) -> None:
+    from engine.jobs import TooManyJobs
+
+    try:
+        if trainer.snapshot().state == "running":
+            trainer.pause()
+        else:
+            trainer.start()
+    except TooManyJobs as e:  # shown by controls() in the rerun that follows
+        st.session_state[f"{key}-refused"], st.session_state[f"{key}-why"] = True, str(e)
+
+
+def curves(snap, height: int = 220) -> tuple[go.Figure, go.Figure]:
+    """Losses per iteration, and mean D(x) vs D(G(z)) per iteration."""
+    losses, probabilities = go.Figure(), go.Figure()
+    losses.add_scatter(x=snap.history_x, y=snap.loss_d, name="L_D", line=dict(color="#2ca02c"))
+    losses.add_scatter(x=snap.history_x, y=snap.loss_g, name="L_G", line=dict(color="#9467bd"))
+    probabilities.add_scatter(x=snap.history_x, y=snap.d_real, name="D(x)", line=dict(color="#2ca02c"))
+    probabilities.add_scatter(x=snap.history_x, y=snap.d_fake, name="D(G(z))", line=dict(color="#9467bd"))
+    probabilities.add_hline(y=0.5, line=dict(color="#999", dash="dot"))
+    for fig, title in ((losses, "loss"), (probabilities, "mean σ(D)")):
+        fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="iteration",
+                          yaxis_title=title, legend=dict(orientation="h", y=1.12))
+    probabilities.update_yaxes(range=[0, 1])
+    return losses, probabilities
+
+
+def histograms(snap, height: int = 220) -> go.Figure:
+    from engine.gan import HIST_EDGES
+
+    centres = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
+    fig = go.Figure()
+    for counts, name, colour in ((snap.hist_real, "D(x), real", "#2ca02c"), (snap.hist_fake, "D(G(z)), fake", "#9467bd")):
+        if counts is not None:
+            fig.add_bar(x=centres, y=counts, name=name, marker_color=colour, opacity=0.7)
+    fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=10, t=10, b=10),
+                      xaxis=dict(title="σ(D)", range=[0, 1]), yaxis_title="count", legend=dict(orientation="h", y=1.12))
+    return fig
+
+
+def status_line(snap) -> None:
+    text = f"iteration {snap.iterations:,} · {snap.step:,} updates · {snap.steps_per_second:,.0f} it/s · {snap.seconds:.1f} s"
+    if snap.state == "diverged":
+        st.error(f"Training stopped: {snap.message}")
+    elif snap.state == "running":
+        st.caption(f"▶ running · {text}")
+    else:
+        st.caption(f"⏸ {snap.message or 'paused'} · {text}")
+
+
+# --- 2-D view -------------------------------------------------------------------------------------
+def field_figure(snap, extent) -> go.Figure:
+    """D's heat map, real and fake points, the generator's gradient arrows and its warped noise grid."""
+    fig = go.Figure()
+    if snap.field is not None:
+        xs, ys, grid = snap.field
+        fig.add_heatmap(x=xs, y=ys, z=grid, zmin=0, zmax=1, colorscale=[[0, "#c5b3e6"], [0.5, "#ffffff"], [1, "#a5d6a7"]],
+                        colorbar=dict(title="D(x)", thickness=10), hoverinfo="skip")
+    if snap.manifold is not None:
+        lines = [snap.manifold[i] for i in range(len(snap.manifold))] + [snap.manifold[:, j] for j in range(snap.manifold.shape[1])]
+        xy = np.concatenate([np.vstack([line, [np.nan, np.nan]]) for line in lines])
+        fig.add_scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", line=dict(color="rgba(90,90,90,0.35)", width=1),
+                        name="G's noise grid", hoverinfo="skip")
+    fig.add_scatter(x=snap.real[:, 0], y=snap.real[:, 1], mode="markers", name="real x",
+                    marker=dict(size=4, color="#2ca02c", opacity=0.6))
+    fig.add_scatter(x=snap.samples[:, 0], y=snap.samples[:, 1], mode="markers", name="fake G(z)",
+                    marker=dict(size=4, color="#9467bd"))
+    if snap.grad is not None:
+        size = max(extent[1] - extent[0], extent[3] - extent[2])
+        norms = np.linalg.norm(snap.grad, axis=1)
+        scale = 0.06 * size / max(float(np.percentile(norms, 95)), 1e-12)
+        tips = snap.samples + np.clip(snap.grad * scale, -0.15 * size, 0.15 * size)
+        segments = np.stack([snap.samples, tips, np.full_like(tips, np.nan)], 1)[::2].reshape(-1, 2)
+        fig.add_scatter(x=segments[:, 0], y=segments[:, 1], mode="lines", name="−∂L_G/∂G(z)",
+                        line=dict(color="rgba(148,103,189,0.7)", width=1), hoverinfo="skip")
+    fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10), uirevision="gan-2d",
+                      legend=dict(orientation="h", y=1.06), xaxis=dict(range=extent[:2], showgrid=False),
+                      yaxis=dict(range=extent[2:], showgrid=False, scaleanchor="x", scaleratio=1))
+    return fig
+
+
+def drawing_pad() -> np.ndarray | None:
+    """Select regions of a dotted pad (box or lasso) to draw a point set; selections add up."""
+    axis = np.linspace(-2, 2, DRAW_GRID)
+    pad = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    drawn = st.session_state.setdefault("gan-drawn", set())
+    colours = ["#2ca02c" if i in drawn else "#cccccc" for i in range(len(pad))]
+    fig = go.Figure(go.Scatter(x=pad[:, 0], y=pad[:, 1], mode="markers", marker=dict(size=6, color=colours)))
+    fig.update_layout(height=300, margin=dict(l=0, r=0, t=0, b=0), dragmode="lasso", showlegend=False,
+                      yaxis=dict(scaleanchor="x"), uirevision="pad")
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("box", "lasso"), key=f"gan-pad-{len(drawn)}")
+    picked = set(event.selection.point_indices) if event and event.selection else set()
+    if picked - drawn:
+        drawn |= picked
+        st.rerun()
+    c1, c2 = st.columns(2)
+    c1.caption(f"{len(drawn)} points drawn: lasso or box-select dots to add them.")
+    if c2.button("Clear drawing", key="gan-clear"):
+        drawn.clear()
+        st.rerun()
+    return pad[sorted(drawn)].astype(np.float32) if drawn else None
+
+
+def two_d_view() -> None:
+    from engine.gan import GANConfig, GANTrainer
+    from engine.toy2d import MAX_CSV_BYTES, PointsError
+
+    left, right = st.columns([2, 3])
+    with left:
+        data = st.selectbox("Data", list(TOY_TITLES), format_func=TOY_TITLES.get, key="gan-data")
+        points = None
+        if data == "custom":
+            upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"],
+                                      max_upload_size=max(1, MAX_CSV_BYTES // 2**20), key="gan-csv")
+            if upload is not None:
+                content = upload.getvalue()
+                try:
+                    points = uploaded_points(ui.content_hash(content), content)
+                    st.caption(f"{len(points):,} points from {upload.name}.")
+                except PointsError as e:
+                    st.error(str(e))
+            else:
+                points = drawing_pad()
+            if points is None:
+                st.info("Draw points on the pad (lasso) or upload a CSV to train on them.")
+                return
+        preset = st.radio("Preset", list(PRESETS), horizontal=True, key="gan-preset",
+                          on_change=lambda: [st.session_state.pop(f"gan2d-{k}", None)
+                                             for k in ("loss", "k", "m", "lrd", "lrg")])
+        hyper = hyper_widgets("gan2d", PRESETS[preset])
+        c1, c2, c3 = st.columns(3)
+        width = c1.number_input("Width", 2, 1024, 128, key="gan-width", help="Hidden units per layer of G and D.")
+        depth = c2.number_input("Layers", 1, 8, 3, key="gan-depth")
+        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan-seed")
+    build = {"data": data, "points": None if points is None else ui.content_hash(points.tobytes()),
+             "width": int(width), "depth": int(depth), "seed": int(seed)}
+    trainer = trainer_for("gan-2d", build, lambda: GANTrainer(
+        GANConfig(data=data, width=int(width), depth=int(depth), seed=int(seed), **hyper), points))
+    if trainer is None:
+        return
+    with left:
+        controls(trainer, hyper, "gan2d")
+        st.caption(f"Runs on {trainer.device}. Changes to loss, k, M, rates and batch apply at the next step; "
+                   "data, width, layers and seed build new networks.")
+    with right:
+        running = trainer.snapshot().state == "running"
+        st.fragment(run_every=FRAME_SECONDS if running else None)(two_d_frame)(trainer)
+
+
+def two_d_frame(trainer) -> None:
+    snap = trainer.snapshot()
+    status_line(snap)
+    st.plotly_chart(field_figure(snap, trainer.extent), key="gan-field")
+    metric = snap.metric
+    if "modes_covered" in metric:
+        c1, c2 = st.columns(2)
+        c1.metric("Modes covered", f"{metric['modes_covered']} / {metric['modes']}")
+        c2.metric("High-quality samples", f"{metric['high_quality']:.0%}", help="Within 3σ of some mode.")
+    losses, probabilities = curves(snap, height=200)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(losses, key="gan-2d-loss")
+    c2.plotly_chart(probabilities, key="gan-2d-prob")
+    if snap.state != "running" and st.session_state.get("gan-2d-was-running"):
+        st.session_state["gan-2d-was-running"] = False
+        st.rerun(scope="app")  # the Play button turns back from Pause (divergence, max steps)
+    st.session_state["gan-2d-was-running"] = snap.state == "running"
+
+
+# --- image view -----------------------------------------------------------------------------------
+def image_view() -> None:
+    from engine.gan import DCGAN_PATH, GANConfig, GANTrainer, load_trainer
+
+    status = dataset_status()
+    available = [k for k in IMAGE_TITLES if status.get(k) is None]  # a string says why a dataset is missing
+    left, right = st.columns([2, 3])
+    with left:
+        data = st.selectbox("Images", available, format_func=IMAGE_TITLES.get, key="gan-images")
+        start_from = "scratch"
+        if data == "mnist" and DCGAN_PATH.exists():
+            start_from = st.radio("Start from", ["shipped", "scratch"], horizontal=True, key="gan-start", format_func={
+                "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
+        hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4))
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
+    build = {"data": data, "from": start_from, "seed": int(seed)}
+
+    def make():
+        if start_from == "shipped":
+            return load_trainer(DCGAN_PATH, **hyper)
+        return GANTrainer(GANConfig(data=data, seed=int(seed), **hyper), ui.dataset(data).images)
+
+    with st.spinner("Building the networks…"):
+        trainer = trainer_for("gan-img", build, make)
+    if trainer is None:
+        return
+    with left:
+        controls(trainer, hyper, "ganimg")
+        st.caption(f"Runs on {trainer.device}. A DCGAN step at batch 64 takes about 0.1 s on this CPU: expect "
+                   "blobs after a minute, strokes after a few, digits after ~5 minutes from scratch.")
+    with right:
+        running = trainer.snapshot().state == "running"
+        st.fragment(run_every=0.5 if running else None)(image_frame)(trainer)
+        interpolation(trainer)
+
+
+def image_frame(trainer) -> None:
+    snap = trainer.snapshot()
+    status_line(snap)
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        if snap.samples is not None:
+            ui.show_images(snap.samples, per_row=8, scale=2, caption="G(z) for the same 64 noise vectors")
+    with c2:
+        metric = snap.metric
+        if "confident" in metric:
+            st.metric("Look like a digit", f"{metric['confident']:.0%}",
+                      help="Share of samples the shipped MNIST classifier labels with probability > 0.8.")
+            st.metric("Class balance", f"{metric['balance']:.2f}", help="Entropy of predicted digits / log 10: "
+                      "1 = every digit equally often; low = mode collapse.")
+            st.bar_chart({"samples": metric["classes"]}, height=140, x_label="predicted digit")
+        st.plotly_chart(histograms(snap, height=200), key="gan-img-hist")
+    losses, probabilities = curves(snap, height=200)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(losses, key="gan-img-loss")
+    c2.plotly_chart(probabilities, key="gan-img-prob")
+
+
+def interpolation(trainer) -> None:
+    st.subheader("Walk between two noise vectors")
+    c1, c2, c3 = st.columns(3)
+    seed_a = c1.number_input("Noise seed A", 0, 10**6, 1, key="gan-za")
+    seed_b = c2.number_input("Noise seed B", 0, 10**6, 2, key="gan-zb")
+    t = c3.slider("t", 0.0, 1.0, 0.5, 0.05, key="gan-t")
+    frames = trainer.interpolate(int(seed_a), int(seed_b), np.linspace(0, 1, 9))
+    now = trainer.interpolate(int(seed_a), int(seed_b), np.array([t]))
+    c1, c2 = st.columns([1, 4])
+    with c1:
+        ui.show_images(now, per_row=1, scale=5, caption=f"G((1−t)·z_A + t·z_B), t = {t:.2f}")
+    with c2:
+        ui.show_images(frames, per_row=9, scale=3, caption="t = 0, 0.125, …, 1")
+
+
+tab_2d, tab_images = st.tabs(["2-D points (GAN Lab)", "Images (DCGAN)"])
+with tab_2d:
+    two_d_view()
+with tab_images:
+    image_view()

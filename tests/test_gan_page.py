@@ -1,0 +1,75 @@
+"""The GAN page through Streamlit's AppTest: both views render, buttons step the right network, bad inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def at(live_navigation) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.switch_page("pages/gan.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def status(at: AppTest, which: int = 0) -> str:
+    return [c.value for c in at.caption if "iteration" in c.value][which]
+
+
+def click(at: AppTest, label: str, which: int = 0) -> AppTest:
+    [b for b in at.button if b.label == label][which].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_both_views_render_with_metrics(at):
+    assert not at.error, [e.value for e in at.error]
+    assert "iteration 0 " in status(at, 0) and "iteration 0 " in status(at, 1)
+    labels = [m.label for m in at.metric]
+    assert "Modes covered" in labels and "Look like a digit" in labels
+
+
+def test_single_steps_advance_the_2d_trainer(at):
+    click(at, "Step k+M")
+    assert "iteration 1 " in status(at) and "2 updates" in status(at)
+    click(at, "Step D")
+    assert "iteration 2 " in status(at) and "3 updates" in status(at)
+    click(at, "Reset")
+    assert "iteration 0 " in status(at)
+
+
+def test_mode_collapse_preset_sets_its_hyper_parameters(at):
+    at.radio(key="gan-preset").set_value("Mode collapse").run()
+    assert at.number_input(key="gan2d-m").value == 5
+    assert at.select_slider(key="gan2d-lrg").value == pytest.approx(3e-3)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"x,y\n1,2\nhello,3\n", "Line 3: 'hello' is not a number"),
+    (b"x,y\n1,2\nnan,3\n", "Line 3: 'nan,3' is not a finite number"),
+    (b"1,2\n", "at least 2"),
+])
+def test_bad_csv_points_get_a_message(at, content, message):
+    at.selectbox(key="gan-data").set_value("custom").run()
+    assert any("Draw points" in i.value for i in at.info)
+    uploader = [u for u in at.get("file_uploader") if "CSV" in u.label][0]
+    uploader.set_value(("points.csv", content, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_uploaded_csv_points_train(at):
+    at.selectbox(key="gan-data").set_value("custom").run()
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5}" for i in range(200))
+    uploader = [u for u in at.get("file_uploader") if "CSV" in u.label][0]
+    uploader.set_value(("points.csv", ("x,y\n" + rows).encode(), "text/csv")).run()
+    assert any("200 points" in c.value for c in at.caption)
+    click(at, "Step k+M")
+    assert "iteration 1 " in status(at)
