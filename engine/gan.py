@@ -54,6 +54,11 @@ DCGAN_PATH = CHECKPOINT_DIR / "mnist-dcgan.safetensors"
 CONFIDENT = 0.8  # classifier_score: a sample counts as confident above this max probability
 PASS_SHARE = 0.7  # ... and the generator passes when this share of its samples is confident
 UPDATABLE = ("lr_d", "lr_g", "k_d", "m_g", "loss", "batch_size", "gp_weight", "max_steps")
+PRESETS_2D = {  # one-click settings of the 2-D view (measured on ring8, seed 0)
+    "Default": dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=1e-3, lr_g=1e-3),  # 8/8 modes by ~1000 iterations
+    "Mode collapse": dict(loss="nonsaturating", k_d=1, m_g=5, lr_d=1e-4, lr_g=1e-3),  # G outruns D: one mode at a time
+    "Saturating G": dict(loss="minimax", k_d=5, m_g=1, lr_d=3e-3, lr_g=1e-3),  # D wins early, G's gradient vanishes
+}
 
 
 @dataclass

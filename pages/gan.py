@@ -30,11 +30,6 @@ IMAGE_TITLES = {"mnist": "MNIST digits", "fashion": "Fashion-MNIST", "faces": "L
 LOSS_TITLES = {"nonsaturating": "non-saturating", "minimax": "minimax (saturating)", "lsgan": "least squares",
                "wgan-gp": "WGAN-GP", "hinge": "hinge"}
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
-PRESETS = {  # settings of the 2-D view a user can load with one click
-    "Default": dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=1e-3, lr_g=1e-3),
-    "Mode collapse": dict(loss="nonsaturating", k_d=1, m_g=5, lr_d=1e-4, lr_g=3e-3),
-    "Saturating G": dict(loss="minimax", k_d=5, m_g=1, lr_d=3e-3, lr_g=1e-3),
-}
 FRAME_SECONDS = 0.5  # the 2-D view redraws this often while training
 DRAW_GRID = 41  # candidate points per side of the drawing pad over [−2, 2]²
 
@@ -211,7 +206,7 @@ def drawing_pad() -> np.ndarray | None:
 
 
 def two_d_view() -> None:
-    from engine.gan import GANConfig, GANTrainer
+    from engine.gan import PRESETS_2D, GANConfig, GANTrainer
     from engine.toy2d import MAX_CSV_BYTES, PointsError
 
     left, right = st.columns([2, 3])
@@ -233,10 +228,10 @@ def two_d_view() -> None:
             if points is None:
                 st.info("Draw points on the pad (lasso) or upload a CSV to train on them.")
                 return
-        preset = st.radio("Preset", list(PRESETS), horizontal=True, key="gan-preset",
+        preset = st.radio("Preset", list(PRESETS_2D), horizontal=True, key="gan-preset",
                           on_change=lambda: [st.session_state.pop(f"gan2d-{k}", None)
                                              for k in ("loss", "k", "m", "lrd", "lrg")])
-        hyper = hyper_widgets("gan2d", PRESETS[preset])
+        hyper = hyper_widgets("gan2d", PRESETS_2D[preset])
         c1, c2, c3 = st.columns(3)
         width = c1.number_input("Width", 2, 1024, 128, key="gan-width", help="Hidden units per layer of G and D.")
         depth = c2.number_input("Layers", 1, 8, 3, key="gan-depth")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.device import configure_threads
-from engine.gan import LOSSES, GANConfig, GANTrainer
+from engine.gan import LOSSES, PRESETS_2D, GANConfig, GANTrainer
 
 configure_threads(1)
 
@@ -40,6 +40,14 @@ def test_default_setting_covers_the_ring_of_8():
     trainer.step("both", 2000)
     metric = trainer.snapshot().metric
     assert metric["modes_covered"] >= 7, metric
+    trainer.close()
+
+
+def test_mode_collapse_preset_puts_the_fakes_on_one_mode():
+    trainer = GANTrainer(GANConfig(data="ring8", seed=0, device="cpu", **PRESETS_2D["Mode collapse"]))
+    trainer.step("both", 300)
+    metric = trainer.snapshot().metric
+    assert metric["modes_covered"] <= 2 and metric["high_quality"] > 0.5, metric  # good samples, too few modes
     trainer.close()
 
 

@@ -48,7 +48,8 @@ def test_single_steps_advance_the_2d_trainer(at):
 def test_mode_collapse_preset_sets_its_hyper_parameters(at):
     at.radio(key="gan-preset").set_value("Mode collapse").run()
     assert at.number_input(key="gan2d-m").value == 5
-    assert at.select_slider(key="gan2d-lrg").value == pytest.approx(3e-3)
+    assert at.select_slider(key="gan2d-lrg").value == pytest.approx(1e-3)
+    assert at.select_slider(key="gan2d-lrd").value == pytest.approx(1e-4)
 
 
 @pytest.mark.parametrize("content, message", [
