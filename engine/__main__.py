@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--noise-dim", type=int, default=None)
-    g.add_argument("--channels", type=int, default=64)
+    g.add_argument("--channels", type=int, default=32)
     g.add_argument("--width", type=int, default=128)
     g.add_argument("--depth", type=int, default=3)
     g.add_argument("--gp-weight", type=float, default=10.0)
