@@ -1,4 +1,5 @@
-"""Command line: `python -m engine train ...`, `python -m engine project ...`, `python -m engine list`."""
+"""Command line: `python -m engine train ...`, `python -m engine project ...`, `python -m engine list`,
+`python -m engine gan ...`, `python -m engine gan-classifier ...`."""
 from __future__ import annotations
 
 import argparse
