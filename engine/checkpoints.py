@@ -71,12 +71,13 @@ def save_checkpoint(model: Autoencoder, card: Card, stem: str | Path) -> Path:
     return path
 
 
-def read_card(path: str | Path) -> Card:
-    """The card stored inside a safetensors checkpoint, without loading the weights."""
+def read_card_json(path: str | Path, key: str, what: str) -> dict:
+    """The JSON card stored under `key` in a .safetensors file's metadata; anything else is refused, never opened
+    as a pickle. Shared by autoencoder, GAN and classifier checkpoints."""
     path = Path(path)
     if path.suffix != ".safetensors":
         raise CheckpointError(
-            f"{path.name}: only .safetensors checkpoints made by Latent Lab are accepted "
+            f"{path.name}: only .safetensors files made by Latent Lab are accepted "
             "(pickled .pt/.pth/.pkl files can run code when loaded and are refused)."
         )
     try:
@@ -86,13 +87,21 @@ def read_card(path: str | Path) -> Card:
             meta = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path.name} is not a valid safetensors file ({e}).") from None
-    if CARD_KEY not in meta:
-        raise CheckpointError(f"{path.name} is a safetensors file but not a Latent Lab checkpoint (no card).")
+    if key not in meta:
+        raise CheckpointError(f"{path.name} is a safetensors file but not a Latent Lab {what}.")
     try:
-        data = json.loads(meta[CARD_KEY])
-        return Card(**data)
-    except (json.JSONDecodeError, TypeError) as e:
+        return json.loads(meta[key])
+    except json.JSONDecodeError as e:
         raise CheckpointError(f"{path.name} has an unreadable card ({e}).") from None
+
+
+def read_card(path: str | Path) -> Card:
+    """The card stored inside a safetensors checkpoint, without loading the weights."""
+    data = read_card_json(path, CARD_KEY, "checkpoint (no card)")
+    try:
+        return Card(**data)
+    except TypeError as e:
+        raise CheckpointError(f"{Path(path).name} has an unreadable card ({e}).") from None
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[Autoencoder, Card]:

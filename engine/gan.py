@@ -28,12 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from engine import jobs
-from engine.checkpoints import CHECKPOINT_DIR, CheckpointError
+from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json
 from engine.device import configure_threads, pick_device
 from engine.toy2d import TOY_SETS, mode_metrics, toy_points
 
@@ -753,23 +752,9 @@ def _jsonable(value):
 
 
 def _read_card(path: str | Path, key: str, fmt: str, what: str) -> dict:
-    path = Path(path)
-    if path.suffix != ".safetensors":
-        raise CheckpointError(f"{path.name}: only .safetensors files made by Latent Lab are accepted "
-                              "(pickled .pt/.pth/.pkl files can run code when loaded and are refused).")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{path.name} is not a valid safetensors file ({e}).") from None
-    if key not in meta:
-        raise CheckpointError(f"{path.name} is a safetensors file but not a Latent Lab {what}.")
-    try:
-        card = json.loads(meta[key])
-    except json.JSONDecodeError as e:
-        raise CheckpointError(f"{path.name} has an unreadable card ({e}).") from None
+    card = read_card_json(path, key, what)
     if card.get("format") != fmt:
-        raise CheckpointError(f"{path.name} has format {card.get('format')!r}; this version reads {fmt!r}.")
+        raise CheckpointError(f"{Path(path).name} has format {card.get('format')!r}; this version reads {fmt!r}.")
     return card
 
 
