@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed-requirements
 
 .PHONY: run test checkpoints bench
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt
-	cp requirements.txt $(STAMP)
+	$(PY) -m pip install --no-deps -r requirements-nodeps.txt
+	cat requirements.txt requirements-nodeps.txt > $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
