@@ -16,6 +16,13 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   train --dataset fashion --kind conv --code 16 --epochs 6 --lr 0.002 --batch-size 128 --out checkpoints/fashion-conv-16
 fi
 train --dataset digits --kind conv --code 8 --epochs 60 --lr 0.002 --batch-size 64 --out checkpoints/digits-conv-8
+# Issue 6, morphing and attribute vectors: LFW subset faces only (100 faces, 25×25), procedural faces (20k, 64×64 RGB),
+# and the attribute classifier that scores edits (trained on other procedural faces, seed 1).
+for kind in conv vae linear; do
+  train --dataset faces --option faces_only=true --kind $kind --code 16 --epochs 300 --lr 0.002 --batch-size 16 --out checkpoints/lfw-$kind-16
+  train --dataset procfaces --kind $kind --code 32 --epochs 8 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-$kind-32
+done
+"$PY" -m engine.attributes --out checkpoints/procfaces-attributes
 for ckpt in checkpoints/*.safetensors; do
   case "$ckpt" in *.map.safetensors) continue ;; esac
   "$PY" -m engine project "$ckpt" --methods pca,tsne,umap

@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="train an autoencoder and write a checkpoint")
     t.add_argument("--dataset", default="mnist")
     t.add_argument("--limit", type=int, default=None, help="use at most this many images")
+    t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a dataset option, e.g. faces_only=true or seed=1 (repeatable)")
     t.add_argument("--kind", default="conv", choices=["linear", "dense", "conv", "vae"])
     t.add_argument("--code", type=int, default=16, help="code size")
     t.add_argument("--channels", type=int, default=16)
@@ -86,6 +88,7 @@ def _train(args, argv) -> int:
     from engine.train import TrainConfig
 
     options = {"limit": args.limit} if args.limit else {}
+    options.update(_dataset_option(o) for o in args.option)
     data = load_dataset(args.dataset, **options)
     for note in data.notes:
         print("note:", note)
@@ -116,6 +119,19 @@ def _train(args, argv) -> int:
     print(f"wrote {path}: test MSE {metrics['test_mse']:.5f} vs PCA {metrics['pca_test_mse']:.5f} "
           f"(ratio {metrics['mse_ratio_vs_pca']:.2f}) in {result.seconds:.1f}s")
     return 0
+
+
+def _dataset_option(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as JSON when it parses (true, 3, 0.5), else kept as a string."""
+    import json
+
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SystemExit(f"--option needs KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def _project(args, argv) -> int:

@@ -16,6 +16,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from engine.procfaces import procfaces
+
 MAX_IMAGE_PIXELS = 64_000_000  # a 50 MP camera photo opens; a 20 000² bomb is refused from its header
 ZIP_MAX_MEMBER_BYTES = 50 * 1024**2
 ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
@@ -235,6 +237,9 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
     DatasetSpec("faces", "Faces (LFW)",
                 "Faces vs. non-faces at 25×25 (scikit-image); the full Labeled Faces in the Wild once downloaded.",
                 faces),
+    DatasetSpec("procfaces", "Procedural faces",
+                "20 000 drawn 64×64 colour faces with known attributes (smile, glasses, mustache, beard, age lines).",
+                procfaces),
 )}
 
 
@@ -258,6 +263,7 @@ def dataset_status() -> dict[str, str | None]:
         "digits": _needs_package("sklearn", "scikit-learn"),
         "fashion": None if _fashion_files_present() or _torchvision_cached("FashionMNIST") else FASHION_MISSING,
         "faces": _needs_package("skimage", "scikit-image"),
+        "procfaces": None,
     }
 
 

@@ -43,7 +43,8 @@ HIST_EDGES = np.linspace(0, 1, 21)  # bins of hist_real / hist_fake
 MAX_LR = 10.0
 LOSS_LIMIT = 1e4  # |loss| above this counts as divergence
 MAX_HISTORY = 5000  # snapshot curves are block-averaged down to this many points
-VIEW_SECONDS = 0.2  # samples, field, histograms and metric are refreshed at most this often while running
+VIEW_SECONDS = 0.1  # 2-D: samples, field, histograms and metric are refreshed at most this often while running
+IMAGE_VIEW_SECONDS = 0.5  # images: a G and D pass over the fixed batch costs more; the page polls at 0.5 s
 TOY_POINTS = 10_000  # size of a toy training set
 FIXED_POINTS, FIXED_IMAGES = 512, 64  # the fixed noise batch shown as samples
 METRIC_IMAGES, METRIC_SECONDS = 500, 2.0  # images: classifier score of 500 fixed samples, at most every 2 s
@@ -59,6 +60,8 @@ PRESETS_2D = {  # one-click settings of the 2-D view (measured on ring8, seed 0)
     "Default": dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=1e-3, lr_g=1e-3),  # 8/8 modes by ~1000 iterations
     "Mode collapse": dict(loss="nonsaturating", k_d=1, m_g=5, lr_d=1e-4, lr_g=1e-3),  # G outruns D: one mode at a time
     "Saturating G": dict(loss="minimax", k_d=5, m_g=1, lr_d=3e-3, lr_g=1e-3),  # D wins early, G's gradient vanishes
+    # the critic needs k_d = 5 and, on these small scales, λ = 1: λ = 10 covered no mode (8/8 by ~1000 iterations)
+    "WGAN-GP": dict(loss="wgan-gp", k_d=5, m_g=1, lr_d=1e-3, lr_g=1e-3, gp_weight=1.0),
 }
 
 
@@ -549,6 +552,7 @@ class GANTrainer:
 
     def _loop(self) -> None:
         last_view = last_metric = 0.0
+        view_seconds = VIEW_SECONDS if self.config.is_2d else IMAGE_VIEW_SECONDS
         while True:
             while self._waiting:
                 time.sleep(0.001)
@@ -561,7 +565,7 @@ class GANTrainer:
                     self._iterate("both")
                     self._rate_marks.append((time.perf_counter(), self._iterations))
                     now = time.perf_counter()
-                    if self._running and now - last_view >= VIEW_SECONDS:
+                    if self._running and now - last_view >= view_seconds:
                         metric = self.config.is_2d or now - last_metric >= METRIC_SECONDS
                         self._refresh_view(metric)
                         last_view, last_metric = now, now if metric else last_metric

@@ -56,3 +56,73 @@ def atlas(images: np.ndarray, max_tile: int = 32, max_width: int = 1400, max_hei
     per_chunk = per_row * max(1, max_height // h)
     chunks = [png_bytes(grid(images[i : i + per_chunk], per_row, pad=0)) for i in range(0, len(images), per_chunk)]
     return chunks, {"tile_h": h, "tile_w": w, "per_row": per_row, "per_chunk": per_chunk, "count": len(images)}
+
+
+# ---------------------------------------------------------------- RGB photos as H×W×3 floats (style transfer)
+
+
+def rgb_float(source, min_side: int = 1) -> np.ndarray:
+    """Any image (path, bytes, file, PIL image, H×W or H×W×3/4 array) → H×W×3 float32 in [0, 1].
+
+    Untrusted files go through engine.data.open_image (header bomb guard, EXIF upright, first frame, mode
+    flattening). Images whose short side is below `min_side` are enlarged (bicubic) so a 1×1 still works.
+    """
+    from engine.data import ImageRejected, open_image
+
+    if isinstance(source, np.ndarray):
+        a = source
+        if a.ndim == 3 and a.shape[2] == 4:
+            a = a[..., :3]
+        if a.ndim == 2:
+            a = np.repeat(a[..., None], 3, axis=2)
+        if a.ndim != 3 or a.shape[2] not in (1, 3) or a.size == 0:
+            raise ImageRejected(f"Expected an H×W or H×W×3 image array, got shape {source.shape}.")
+        a = np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
+        scale = np.iinfo(a.dtype).max if a.dtype.kind in "ui" else 1.0  # uint8, uint16, ... or floats in [0, 1]
+        a = np.nan_to_num(a.astype(np.float32) / np.float32(scale))
+        a = np.clip(a, 0, 1)
+    else:
+        img = source if isinstance(source, Image.Image) else open_image(source)
+        a = np.asarray(img.convert("RGB"), dtype=np.float32) / 255
+    short = min(a.shape[:2])
+    if short < min_side:
+        h, w = a.shape[:2]
+        a = resize(a, (max(min_side, round(h * min_side / short)), max(min_side, round(w * min_side / short))), "bicubic")
+    return np.ascontiguousarray(a)
+
+
+def resize(a: np.ndarray, size: tuple[int, int], method: str = "lanczos") -> np.ndarray:
+    """Resize an H×W×C float image to size=(h, w) channel by channel in float (no 8-bit rounding)."""
+    if a.shape[:2] == tuple(size):
+        return a
+    resample = {"lanczos": Image.Resampling.LANCZOS, "bicubic": Image.Resampling.BICUBIC,
+                "bilinear": Image.Resampling.BILINEAR}[method]
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(a[..., c], np.float32), "F")
+                           .resize((size[1], size[0]), resample)) for c in range(a.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0, 1)
+
+
+def fit_longest(a: np.ndarray, longest: int) -> np.ndarray:
+    """Scale so the longer side is `longest` pixels, keeping the aspect ratio."""
+    h, w = a.shape[:2]
+    scale = longest / max(h, w)
+    return resize(a, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+_TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], np.float32)
+
+
+def keep_colors(stylized: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Luminance-only transfer (Gatys et al. 2016, "Preserving color"): Y from the stylized image, Cb Cr from the content.
+
+    Full-range BT.601 YCbCr, the JPEG convention; content is resized to the stylized image first.
+    """
+    content = resize(content, stylized.shape[:2])
+    ycc = content @ _TO_YCBCR.T
+    ycc[..., 0] = stylized @ _TO_YCBCR[0]
+    return np.clip(ycc @ np.linalg.inv(_TO_YCBCR).T.astype(np.float32), 0, 1)
+
+
+def rgb_uint8(a: np.ndarray) -> np.ndarray:
+    """H×W×3 floats in [0, 1] → uint8 (for display and PNG)."""
+    return np.clip(np.asarray(a, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)

@@ -30,7 +30,8 @@ IMAGE_TITLES = {"mnist": "MNIST digits", "fashion": "Fashion-MNIST", "faces": "L
 LOSS_TITLES = {"nonsaturating": "non-saturating", "minimax": "minimax (saturating)", "lsgan": "least squares",
                "wgan-gp": "WGAN-GP", "hinge": "hinge"}
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
-FRAME_SECONDS = 0.5  # the 2-D view redraws this often while training
+FRAME_SECONDS = 0.12  # the 2-D picture is asked for this often while training (≥ 5 frames/s arrive on 2 cores)
+CURVE_SECONDS = 1.0  # curves and histograms, heavier browser charts, this often
 DRAW_GRID = 41  # candidate points per side of the drawing pad over [−2, 2]²
 
 
@@ -61,7 +62,11 @@ def hyper_widgets(prefix: str, defaults: dict) -> dict:
     lr_g = c2.select_slider("G learning rate", LEARNING_RATES, defaults["lr_g"], key=f"{prefix}-lrg",
                             format_func=lambda v: f"{v:g}")
     batch = c3.number_input("Batch", 1, 4096, 64, key=f"{prefix}-batch")
-    return dict(loss=loss, k_d=int(k_d), m_g=int(m_g), lr_d=float(lr_d), lr_g=float(lr_g), batch_size=int(batch))
+    gp = st.number_input("Gradient penalty λ (WGAN-GP)", 0.0, 10_000.0, float(defaults["gp_weight"]),
+                         key=f"{prefix}-gp", disabled=loss != "wgan-gp",
+                         help="λ in L_D = D(G(z)) − D(x) + λ(‖∇D(x̂)‖ − 1)²; the paper's 10 is too stiff for the 2-D sets.")
+    return dict(loss=loss, k_d=int(k_d), m_g=int(m_g), lr_d=float(lr_d), lr_g=float(lr_g), batch_size=int(batch),
+                gp_weight=float(gp))
 
 
 def trainer_for(slot_name: str, build: dict, make) -> object | None:
@@ -153,36 +158,6 @@ def status_line(snap) -> None:
 
 
 # --- 2-D view -------------------------------------------------------------------------------------
-def field_figure(snap, extent) -> go.Figure:
-    """D's heat map, real and fake points, the generator's gradient arrows and its warped noise grid."""
-    fig = go.Figure()
-    if snap.field is not None:
-        xs, ys, grid = snap.field
-        fig.add_heatmap(x=xs, y=ys, z=grid, zmin=0, zmax=1, colorscale=[[0, "#c5b3e6"], [0.5, "#ffffff"], [1, "#a5d6a7"]],
-                        colorbar=dict(title="D(x)", thickness=10), hoverinfo="skip")
-    if snap.manifold is not None:
-        lines = [snap.manifold[i] for i in range(len(snap.manifold))] + [snap.manifold[:, j] for j in range(snap.manifold.shape[1])]
-        xy = np.concatenate([np.vstack([line, [np.nan, np.nan]]) for line in lines])
-        fig.add_scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", line=dict(color="rgba(90,90,90,0.35)", width=1),
-                        name="G's noise grid", hoverinfo="skip")
-    fig.add_scatter(x=snap.real[:, 0], y=snap.real[:, 1], mode="markers", name="real x",
-                    marker=dict(size=4, color="#2ca02c", opacity=0.6))
-    fig.add_scatter(x=snap.samples[:, 0], y=snap.samples[:, 1], mode="markers", name="fake G(z)",
-                    marker=dict(size=4, color="#9467bd"))
-    if snap.grad is not None:
-        size = max(extent[1] - extent[0], extent[3] - extent[2])
-        norms = np.linalg.norm(snap.grad, axis=1)
-        scale = 0.06 * size / max(float(np.percentile(norms, 95)), 1e-12)
-        tips = snap.samples + np.clip(snap.grad * scale, -0.15 * size, 0.15 * size)
-        segments = np.stack([snap.samples, tips, np.full_like(tips, np.nan)], 1)[::2].reshape(-1, 2)
-        fig.add_scatter(x=segments[:, 0], y=segments[:, 1], mode="lines", name="−∂L_G/∂G(z)",
-                        line=dict(color="rgba(148,103,189,0.7)", width=1), hoverinfo="skip")
-    fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10), uirevision="gan-2d",
-                      legend=dict(orientation="h", y=1.06), xaxis=dict(range=extent[:2], showgrid=False),
-                      yaxis=dict(range=extent[2:], showgrid=False, scaleanchor="x", scaleratio=1))
-    return fig
-
-
 def drawing_pad() -> np.ndarray | None:
     """Select regions of a dotted pad (box or lasso) to draw a point set; selections add up."""
     axis = np.linspace(-2, 2, DRAW_GRID)
@@ -230,8 +205,8 @@ def two_d_view() -> None:
                 return
         preset = st.radio("Preset", list(PRESETS_2D), horizontal=True, key="gan-preset",
                           on_change=lambda: [st.session_state.pop(f"gan2d-{k}", None)
-                                             for k in ("loss", "k", "m", "lrd", "lrg")])
-        hyper = hyper_widgets("gan2d", PRESETS_2D[preset])
+                                             for k in ("loss", "k", "m", "lrd", "lrg", "gp")])
+        hyper = hyper_widgets("gan2d", {"gp_weight": 1.0, **PRESETS_2D[preset]})
         c1, c2, c3 = st.columns(3)
         width = c1.number_input("Width", 2, 1024, 128, key="gan-width", help="Hidden units per layer of G and D.")
         depth = c2.number_input("Layers", 1, 8, 3, key="gan-depth")
@@ -249,25 +224,36 @@ def two_d_view() -> None:
     with right:
         running = trainer.snapshot().state == "running"
         st.fragment(run_every=FRAME_SECONDS if running else None)(two_d_frame)(trainer)
+    st.fragment(run_every=CURVE_SECONDS if running else None)(two_d_curves)(trainer)
 
 
 def two_d_frame(trainer) -> None:
+    """The picture (server-drawn: a browser chart cannot redraw 5×/s here), status and the learning metric."""
+    from engine.gan_view import jpeg_bytes, render_field
+
     snap = trainer.snapshot()
     status_line(snap)
-    st.plotly_chart(field_figure(snap, trainer.extent), key="gan-field")
+    st.image(jpeg_bytes(render_field(snap, trainer.extent)), width="content")
+    st.caption(":green[● real x] · :violet[● fake G(z)] · :violet[—] −∂L_G/∂G(z), where G's loss pushes each fake · "
+               "grey lines: G's warped noise grid · background: D(x) from purple (fake, 0) to green (real, 1)")
     metric = snap.metric
     if "modes_covered" in metric:
         c1, c2 = st.columns(2)
         c1.metric("Modes covered", f"{metric['modes_covered']} / {metric['modes']}")
         c2.metric("High-quality samples", f"{metric['high_quality']:.0%}", help="Within 3σ of some mode.")
-    losses, probabilities = curves(snap, height=200)
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(losses, key="gan-2d-loss")
-    c2.plotly_chart(probabilities, key="gan-2d-prob")
     if snap.state != "running" and st.session_state.get("gan-2d-was-running"):
         st.session_state["gan-2d-was-running"] = False
         st.rerun(scope="app")  # the Play button turns back from Pause (divergence, max steps)
     st.session_state["gan-2d-was-running"] = snap.state == "running"
+
+
+def two_d_curves(trainer) -> None:
+    snap = trainer.snapshot()
+    losses, probabilities = curves(snap, height=200)
+    c1, c2, c3 = st.columns(3)
+    c1.plotly_chart(losses, key="gan-2d-loss")
+    c2.plotly_chart(probabilities, key="gan-2d-prob")
+    c3.plotly_chart(histograms(snap, height=200), key="gan-2d-hist")
 
 
 # --- image view -----------------------------------------------------------------------------------
@@ -283,7 +269,7 @@ def image_view() -> None:
         if data == "mnist" and DCGAN_PATH.exists():
             start_from = st.radio("Start from", ["shipped", "scratch"], horizontal=True, key="gan-start", format_func={
                 "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
-        hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4))
+        hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4, gp_weight=10.0))
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
     build = {"data": data, "from": start_from, "seed": int(seed)}
 

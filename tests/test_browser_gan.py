@@ -15,8 +15,12 @@ STATUS = """() => Array.from(document.querySelectorAll('[data-testid="stCaptionC
   .map((e) => e.innerText).find((t) => t.includes('iteration')) || ''"""
 ITERATION_ABOVE = """(n) => { const t = (""" + STATUS + """)(); const m = [...t.matchAll(/iteration ([\\d,]+) ·/g)];
   return m.length > 0 && parseInt(m[m.length - 1][1].replace(/,/g, '')) > n; }"""
-FAKES = """() => { const g = document.querySelector('.js-plotly-plot');
-  const t = g && g._fullData && g._fullData.find((d) => d.name === 'fake G(z)'); return t ? Array.from(t.x).slice(0, 5) : null; }"""
+FIELD = """() => { const i = document.querySelector('[data-testid="stImage"] img'); return i ? i.src : null; }"""
+# Counts distinct pictures of the 2-D field shown during `ms` milliseconds, sampled every 20 ms.
+COUNT_FRAMES = """(ms) => new Promise((done) => { const seen = new Set(); const t0 = performance.now();
+  const tick = () => { const i = document.querySelector('[data-testid="stImage"] img');
+    if (i && i.complete) seen.add(i.src); if (performance.now() - t0 < ms) setTimeout(tick, 20); else done(seen.size); };
+  tick(); })"""
 
 
 def iteration(page) -> int:
@@ -41,19 +45,54 @@ def test_2d_training_runs_live_and_pause_stops_it(app_url, page, shot):
     page.goto(app_url + "/gan")
     start = page.get_by_role("button", name="▶ Start").first
     start.wait_for(timeout=60_000)
-    page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot'); return !!(g && g._fullData); }",
-                           timeout=60_000)
+    page.wait_for_function(FIELD, timeout=60_000)
     settle(page)
     click_until(page, "▶ Start", "⏸ Pause")
     page.wait_for_function(ITERATION_ABOVE, arg=0, timeout=30_000)
-    first, fakes = iteration(page), page.evaluate(FAKES)
+    first, picture = iteration(page), page.evaluate(FIELD)
     shot(page, "gan-2d-early.png")
     page.wait_for_function(ITERATION_ABOVE, arg=first + 20, timeout=60_000)  # the view keeps updating
     shot(page, "gan-2d.png")
-    assert page.evaluate(FAKES) != fakes, "the fake points did not move"
+    assert page.evaluate(FIELD) != picture, "the picture of the field did not change"
+    frames = page.evaluate(COUNT_FRAMES, 4_000)
+    assert frames >= 8, f"only {frames} new pictures in 4 s (the view should redraw 5×/s; ≥ 2/s on a loaded CI machine)"
 
     click_until(page, "⏸ Pause", "▶ Start")
     settle(page)
     paused = iteration(page)
     page.wait_for_timeout(1_500)
     assert iteration(page) == paused, "training went on after Pause"
+
+
+def test_two_tabs_train_separately_and_a_closed_tab_frees_its_trainers(app_url, browser):
+    """Two tabs are two sessions: separate trainers, one shared cap of 2, and closing a tab releases its slots."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    first, second = context.new_page(), context.new_page()
+    for tab in (first, second):
+        tab.goto(app_url + "/gan")
+        tab.get_by_role("button", name="▶ Start").first.wait_for(timeout=60_000)
+        settle(tab)
+    click_until(first, "▶ Start", "⏸ Pause")  # the 2-D view
+    first.get_by_role("tab", name="Images (DCGAN)").click()
+    click_until(first, "▶ Start", "⏸ Pause")  # the image view (the 2-D view's buttons are hidden now)
+
+    assert iteration(second) == 0  # the other tab's trainer is its own
+    second.get_by_role("button", name="▶ Start").first.click()
+    second.get_by_text("already training").first.wait_for(timeout=30_000)
+    assert second.get_by_role("button", name="▶ Start").first.is_visible()
+
+    first.close()  # its session ends after server.disconnectedSessionTTL (15 s) and stops both trainers
+    deadline = 60_000
+    while deadline > 0:
+        second.wait_for_timeout(5_000)
+        deadline -= 5_000
+        second.get_by_role("button", name="▶ Start").first.click()
+        try:
+            second.get_by_role("button", name="⏸ Pause").first.wait_for(timeout=5_000)
+            break
+        except Exception:
+            deadline -= 5_000
+    else:
+        raise AssertionError("the closed tab's trainers still hold the training slots after 60 s")
+    click_until(second, "⏸ Pause", "▶ Start")
+    context.close()

@@ -51,6 +51,14 @@ def test_mode_collapse_preset_puts_the_fakes_on_one_mode():
     trainer.close()
 
 
+def test_wgan_gp_preset_covers_the_ring():
+    trainer = GANTrainer(GANConfig(data="ring8", seed=0, device="cpu", **PRESETS_2D["WGAN-GP"]))
+    trainer.step("both", 600)
+    metric = trainer.snapshot().metric
+    assert metric["modes_covered"] >= 7, metric
+    trainer.close()
+
+
 def test_a_huge_learning_rate_is_caught_and_explained():
     trainer = GANTrainer(GANConfig(lr_d=10.0, lr_g=10.0, optimizer="sgd", loss="lsgan", device="cpu"))
     trainer.step("both", 300)

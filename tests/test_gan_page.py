@@ -1,6 +1,7 @@
 """The GAN page through Streamlit's AppTest: both views render, buttons step the right network, bad inputs."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,31 @@ def test_uploaded_csv_points_train(at):
     assert any("200 points" in c.value for c in at.caption)
     click(at, "Step k+M")
     assert "iteration 1 " in status(at)
+
+
+def test_rapid_presses_leave_a_consistent_trainer(at):
+    """Play/Pause and Step pressed as fast as reruns go: no error, the label follows the state, a step pauses."""
+    play = lambda: [b for b in at.button if b.key == "gan2d-play"][0]  # noqa: E731
+    for presses in range(1, 10):
+        play().click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        running = presses % 2 == 1
+        assert play().label == ("⏸ Pause" if running else "▶ Start")
+        assert ("running" in status(at)) == running
+    for label in ("Step D", "Step G", "Step k+M", "Step D"):  # a step while running pauses first
+        click(at, label)
+    assert play().label == "▶ Start" and "Stepped by hand" in status(at)
+    counter = status(at).split("·")[1]
+    time.sleep(0.5)
+    at.run()
+    assert status(at).split("·")[1] == counter  # nothing trains after the steps
+
+
+def test_both_views_train_at_once_in_one_session(at):
+    click(at, "▶ Start", 0)  # the 2-D view
+    click(at, "▶ Start", 0)  # the image view's button is now the first "▶ Start"
+    assert not at.error, [e.value for e in at.error]
+    assert "running" in status(at, 0) and "running" in status(at, 1)
+    click(at, "⏸ Pause", 0)
+    click(at, "⏸ Pause", 0)
+    assert "running" not in status(at, 0) and "running" not in status(at, 1)

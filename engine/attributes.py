@@ -1,0 +1,225 @@
+"""Attribute vectors (lecture: "a common direction for 'add mustache' or 'add age'", the smile vector):
+
+    v = mean{Enc(x) : x has the attribute} − mean{Enc(x) : x lacks it},    edit(x) = Dec(Enc(x) + s·v).
+
+Attributes that go together in the data (beards and mustaches) leak into each other's vectors; projecting
+the other direction u out, v ← v − (v·u / ‖u‖²)·u, keeps only the part of v orthogonal to it.
+
+A small multi-label CNN, trained once on the procedural faces' labels and shipped, scores the edits:
+did the attribute appear, and did the others stay as they were?
+Run `python -m engine.attributes --out checkpoints/procfaces-attributes` to rebuild it.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json
+from engine.models import Autoencoder
+from engine.morph import check_images
+from engine.procfaces import BINARY
+
+CLASSIFIER_PATH = CHECKPOINT_DIR / "procfaces-attributes.safetensors"
+CLASSIFIER_KEY, CLASSIFIER_FORMAT = "latentlab_attribute_classifier_card", "latentlab-attribute-classifier-1"
+DEFAULT_STRENGTH = 1.0
+STRENGTH_LIMIT = 100.0  # the page's slider range; edits stay finite and in [0, 1] far beyond it
+
+
+# ---------------------------------------------------------------- vectors
+
+
+def attribute_vector(codes: np.ndarray, has: np.ndarray, name: str = "the attribute") -> np.ndarray:
+    """mean code of rows with the attribute − mean code of rows without (has: N booleans or 0/1)."""
+    codes, has = np.asarray(codes, np.float32), np.asarray(has).astype(bool).ravel()
+    if len(has) != len(codes):
+        raise ValueError(f"{len(codes)} codes but {len(has)} labels.")
+    return difference_of_means(codes[has], codes[~has], name)
+
+
+def difference_of_means(with_codes: np.ndarray, without_codes: np.ndarray, name: str = "the attribute") -> np.ndarray:
+    """The vector from examples picked by hand: mean(with) − mean(without); each side needs one example."""
+    for side, rows in (("with", with_codes), ("without", without_codes)):
+        if len(rows) == 0:
+            raise ValueError(f"No examples {side} {name}: an attribute vector needs at least one face on each side.")
+    return (np.mean(with_codes, 0) - np.mean(without_codes, 0)).astype(np.float32)
+
+
+def remove_direction(v: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """v − (v·u / ‖u‖²)·u: v without its component along u (u = 0 leaves v as it is)."""
+    v, u = np.asarray(v, np.float32), np.asarray(u, np.float32)
+    uu = float(u @ u)
+    return v if uu == 0 else (v - (v @ u / uu) * u).astype(np.float32)
+
+
+def edit_codes(codes: np.ndarray, vector: np.ndarray, strength: float = DEFAULT_STRENGTH) -> np.ndarray:
+    """codes + strength·v (codes N×k or k)."""
+    codes, vector = np.asarray(codes, np.float32), np.asarray(vector, np.float32)
+    if vector.shape[-1] != codes.shape[-1]:
+        raise ValueError(f"The vector has {vector.shape[-1]} values but the codes have {codes.shape[-1]}: "
+                         "it was made with another model.")
+    return codes + np.float32(strength) * vector
+
+
+def apply(model: Autoencoder, images: np.ndarray, vector: np.ndarray,
+          strength: float = DEFAULT_STRENGTH) -> np.ndarray:
+    """Dec(Enc(x) + s·v) for images of the model's shape, finite and clipped to [0, 1] at any strength."""
+    codes = model.encode(check_images(model, images))
+    return np.clip(np.nan_to_num(model.decode(edit_codes(codes, vector, strength))), 0, 1)
+
+
+# ---------------------------------------------------------------- the attribute classifier
+
+
+def classifier_net(n_attributes: int = len(BINARY)) -> nn.Sequential:
+    """3×64×64 face → three stride-2 convolutions (16, 32, 64) → global average → one logit per attribute."""
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, n_attributes))
+
+
+def _blur_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A random share of a 3×3 box blur per image: x + w·(blur(x) − x), w ~ U(0, 1), so the classifier also
+    reads the softer faces an autoencoder decodes."""
+    w = torch.rand(len(x), 1, 1, 1, generator=gen)
+    return x + w * (F.avg_pool2d(x, 3, 1, 1, count_include_pad=False) - x)
+
+
+def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, seed: int = 0,
+                     test_fraction: float = 0.1, batch_size: int = 64, lr: float = 2e-3) -> tuple[nn.Sequential, dict]:
+    """Adam on the mean binary cross-entropy of every attribute (labels N×A of 0/1), with blur augmentation;
+    metrics: held-out accuracy per attribute."""
+    from engine.train import split_indices
+
+    start = time.perf_counter()
+    train_idx, test_idx = split_indices(len(images), test_fraction, seed)
+    x, y = torch.as_tensor(images, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.float32)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = classifier_net(labels.shape[1])
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=gen)]
+        for b in range(0, len(order), batch_size):
+            idx = order[b:b + batch_size]
+            loss = F.binary_cross_entropy_with_logits(net(_blur_augment(x[idx], gen)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    net.eval()
+    predicted = predict(images[test_idx], net)
+    accuracy = (predicted == labels[test_idx].astype(bool)).mean(0)
+    metrics = {"test_accuracy": {name: float(a) for name, a in zip(BINARY, accuracy)},
+               "train_images": len(train_idx), "test_images": len(test_idx), "epochs": epochs,
+               "seconds": round(time.perf_counter() - start, 1)}
+    return net, metrics
+
+
+@torch.no_grad()
+def probabilities(images: np.ndarray, net: nn.Module | None = None, batch: int = 500) -> np.ndarray:
+    """N×A probability that each face has each attribute (columns in procfaces.BINARY order)."""
+    net = net if net is not None else load_classifier()[0]
+    x = torch.as_tensor(np.asarray(images, np.float32))
+    if x.ndim != 4 or tuple(x.shape[1:]) != (3, 64, 64):
+        raise ValueError(f"The attribute classifier reads 3×64×64 procedural faces, not {tuple(x.shape[1:])}.")
+    return torch.cat([torch.sigmoid(net(x[i:i + batch])) for i in range(0, len(x), batch)]).numpy()
+
+
+def predict(images: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
+    """N×A booleans: probability above ½."""
+    return probabilities(images, net) > 0.5
+
+
+def save_classifier(net: nn.Module, path: str | Path, card: dict) -> Path:
+    """<stem>.safetensors (weights, card in the metadata) and <stem>.json."""
+    stem = Path(path)
+    base = stem.name.removesuffix(".safetensors")
+    out = stem.with_name(base + ".safetensors")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    card = {**card, "name": base, "format": CLASSIFIER_FORMAT, "attributes": list(BINARY),
+            "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    text = json.dumps(card, indent=2, sort_keys=True)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(out), metadata={CLASSIFIER_KEY: text})
+    stem.with_name(base + ".json").write_text(text + "\n")
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def load_classifier(path: str | Path = CLASSIFIER_PATH) -> tuple[nn.Sequential, dict]:
+    """The shipped attribute classifier and its card; safetensors weights only, never a pickle."""
+    card = read_card_json(path, CLASSIFIER_KEY, "attribute classifier")
+    if card.get("format") != CLASSIFIER_FORMAT:
+        raise CheckpointError(f"{Path(path).name} has format {card.get('format')!r}; this version reads "
+                              f"{CLASSIFIER_FORMAT!r}.")
+    net = classifier_net(len(card["attributes"]))
+    try:
+        net.load_state_dict(load_file(str(path)), strict=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"{Path(path).name}: weights do not match the classifier ({e}).") from None
+    return net.eval(), card
+
+
+# ---------------------------------------------------------------- scoring an edit
+
+
+def edit_success(model: Autoencoder, images: np.ndarray, labels: np.ndarray, name: str, vector: np.ndarray,
+                 strength: float = DEFAULT_STRENGTH, net: nn.Module | None = None) -> dict:
+    """Add `name` to the faces that lack it (labels: N×A 0/1 in BINARY order) and ask the classifier.
+    added: share now classified as having it; unchanged: share whose other attributes are classified as in the
+    plain reconstruction Dec(Enc(x)) (so the autoencoder's own blur is not counted against the vector)."""
+    column = BINARY.index(name)
+    lacking = images[~np.asarray(labels)[:, column].astype(bool)]
+    if len(lacking) == 0:
+        raise ValueError(f"Every face already has {name}.")
+    before = predict(model.reconstruct(lacking), net)
+    after = predict(apply(model, lacking, vector, strength), net)
+    others = [i for i in range(len(BINARY)) if i != column]
+    same = after[:, others] == before[:, others]
+    return {"faces": len(lacking), "added": float(after[:, column].mean()), "unchanged": float(same.all(1).mean()),
+            "unchanged_each": {BINARY[i]: float(same[:, j].mean()) for j, i in enumerate(others)}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train the shipped classifier: `python -m engine.attributes --out checkpoints/procfaces-attributes`."""
+    from engine.device import configure_threads
+    from engine.procfaces import attributes, procfaces
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m engine.attributes", description=main.__doc__)
+    parser.add_argument("--faces", type=int, default=10_000)
+    parser.add_argument("--data-seed", type=int, default=1, help="procfaces seed (1: not the autoencoders' faces)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    configure_threads(args.threads)
+    data = procfaces(args.faces, seed=args.data_seed)
+    attrs = attributes(args.faces, seed=args.data_seed)
+    labels = np.stack([attrs[k] for k in BINARY], 1)
+    net, metrics = train_classifier(data.images, labels, epochs=args.epochs, seed=args.seed)
+    card = {"data": "procfaces", "dataset_options": {"limit": args.faces, "seed": args.data_seed},
+            "dataset_source": data.source, "metrics": metrics, "seed": args.seed,
+            "command": "python -m engine.attributes " + " ".join(shlex.quote(a) for a in argv)}
+    path = save_classifier(net, args.out, card)
+    print(f"wrote {path}: held-out accuracy {metrics['test_accuracy']} in {metrics['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

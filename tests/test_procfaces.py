@@ -1,0 +1,76 @@
+"""engine.procfaces: deterministic by seed, registered as a dataset, and every label matches what is drawn."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import procfaces as pf
+from engine.data import DATASETS, dataset_status, load_dataset
+
+
+def test_same_seed_same_faces_other_seed_other_faces():
+    a, b = pf.render(pf.sample_params(40, seed=3)), pf.render(pf.sample_params(40, seed=3))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, pf.render(pf.sample_params(40, seed=4)))
+    assert a.dtype == np.float32 and a.shape == (40, 3, 64, 64) and a.min() >= 0 and a.max() <= 1
+
+
+def test_registered_dataset_with_attributes_row_aligned():
+    assert DATASETS["procfaces"].title == "Procedural faces" and dataset_status()["procfaces"] is None
+    data = load_dataset("procfaces", limit=30, seed=5, label="glasses")
+    attrs = pf.attributes(limit=30, seed=5)
+    assert data.images.shape == (30, 3, 64, 64) and data.image_shape == (3, 64, 64)
+    assert np.array_equal(data.labels, attrs["glasses"]) and data.label_names == ["no glasses", "glasses"]
+    assert np.array_equal(data.images, pf.render(pf.sample_params(30, 5)))
+    assert set(pf.BINARY) | set(pf.CONTINUOUS) == set(attrs)
+    with pytest.raises(ValueError, match="label must be one of"):
+        pf.procfaces(limit=3, label="hat")
+
+
+def test_glasses_colour_present_iff_label():
+    params = pf.sample_params(300, seed=1)
+    images = pf.render(params)
+    frame = np.abs(images - pf.GLASSES_COLOUR[None, :, None, None]).max(1) < 0.03
+    counts = frame.sum((1, 2))
+    assert 0.2 < params["glasses"].mean() < 0.5
+    assert np.all((counts > 3) == (params["glasses"] == 1)), counts[:20]
+
+
+def test_mustache_hair_above_the_mouth_iff_label():
+    params = pf.sample_params(300, seed=2)
+    images = pf.render(params)
+    hair = pf._mix(pf.HAIR_LIGHT, pf.HAIR_DARK, params["hair_tone"])
+    x, y = pf.to_pixels(params, 0.0, pf.MOUTH_V - 2.6)
+    pixel = images[np.arange(300), :, np.round(y).astype(int), np.round(x).astype(int)]
+    is_hair = np.abs(pixel - hair).max(1) < 0.02
+    no_beard = params["beard"] == 0  # a beard also covers the upper lip
+    assert np.all(is_hair[no_beard] == (params["mustache"][no_beard] == 1))
+
+
+@pytest.mark.parametrize("name", pf.BINARY)
+def test_each_binary_attribute_changes_only_its_region(name):
+    params = pf.sample_params(200, seed=7)
+    params = {k: v[params["beard"] == 0] for k, v in params.items()}  # a beard hides the mustache
+    flipped = {**params, name: 1 - params[name]}
+    if name == "smile":  # the drawn quantity is the curvature; the label says which side of 1 it is
+        flipped["mouth_curvature"] = np.where(params["smile"] == 1, -0.5, 2.5).astype(np.float32)
+    diff = np.abs(pf.render(params) - pf.render(flipped)).max(1)
+    changed = diff > 0.02
+    assert changed.any((1, 2)).all(), f"flipping {name} left some faces unchanged"
+    rows = np.flatnonzero(changed.any((0, 2)))
+    assert rows.min() >= 10 and rows.max() <= 60  # never the background above the hair
+    if name == "glasses":
+        assert rows.max() <= 44  # the eye band
+    if name in ("smile", "mustache"):
+        assert rows.min() >= 33  # below the eyes
+
+
+def test_smile_label_follows_mouth_curvature():
+    params = pf.sample_params(500, seed=0)
+    assert np.all((params["mouth_curvature"] > 1) == (params["smile"] == 1))
+
+
+def test_beard_and_mustache_are_correlated():
+    params = pf.sample_params(5000, seed=0)
+    m, b = params["mustache"] == 1, params["beard"] == 1
+    assert m[b].mean() > 0.6 and m[~b].mean() < 0.3
