@@ -104,8 +104,8 @@ def main() -> None:
 
     from engine.data import load_dataset
     from engine.device import configure_threads
-    from engine.gan import (DCGAN_PATH, GANConfig, GANTrainer, classifier_accuracy, classifier_score,
-                            load_classifier, load_trainer, read_gan_card, train_until_score)
+    from engine.digit_score import classifier_accuracy, classifier_score, load_classifier
+    from engine.gan import DCGAN_PATH, GANConfig, GANTrainer, load_trainer, read_gan_card, train_until_score
     from engine.train import split_indices
 
     configure_threads(1)

@@ -47,10 +47,11 @@ class Card:
         return f"{self.dataset} · {m['kind']} · code {m['code_size']}"
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, sort_keys=True, default=_jsonable)
+        return json.dumps(self.__dict__, indent=2, sort_keys=True, default=jsonable)
 
 
-def _jsonable(value):
+def jsonable(value):
+    """json.dumps(default=jsonable): numpy scalars and arrays, tuples."""
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     if isinstance(value, (tuple, np.ndarray)):
@@ -71,9 +72,22 @@ def save_checkpoint(model: Autoencoder, card: Card, stem: str | Path) -> Path:
     return path
 
 
-def read_card_json(path: str | Path, key: str, what: str) -> dict:
+def save_weights(tensors: dict[str, torch.Tensor], path: str | Path, key: str, card: dict) -> Path:
+    """Write tensors to <stem>.safetensors with the card (JSON) under `key` in its metadata, and <stem>.json beside
+    it for people to read. Shared by GAN, classifier and other small-network checkpoints."""
+    path = Path(path)
+    base = path.name.removesuffix(".safetensors")
+    out = path.with_name(base + ".safetensors")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(card, indent=2, sort_keys=True, default=jsonable)
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(out), metadata={key: text})
+    out.with_name(base + ".json").write_text(text + "\n")
+    return out
+
+
+def read_card_json(path: str | Path, key: str, what: str, fmt: str | None = None) -> dict:
     """The JSON card stored under `key` in a .safetensors file's metadata; anything else is refused, never opened
-    as a pickle. Shared by autoencoder, GAN and classifier checkpoints."""
+    as a pickle. Shared by autoencoder, GAN and classifier checkpoints; `fmt` also checks the card's format."""
     path = Path(path)
     if path.suffix != ".safetensors":
         raise CheckpointError(
@@ -90,9 +104,12 @@ def read_card_json(path: str | Path, key: str, what: str) -> dict:
     if key not in meta:
         raise CheckpointError(f"{path.name} is a safetensors file but not a Latent Lab {what}.")
     try:
-        return json.loads(meta[key])
+        card = json.loads(meta[key])
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{path.name} has an unreadable card ({e}).") from None
+    if fmt is not None and card.get("format") != fmt:
+        raise CheckpointError(f"{path.name} has format {card.get('format')!r}; this version reads {fmt!r}.")
+    return card
 
 
 def read_card(path: str | Path) -> Card:
@@ -140,7 +157,7 @@ def save_maps(checkpoint: str | Path, maps: dict[str, np.ndarray], info: dict) -
     """Precomputed 2-D maps of a checkpoint's dataset codes (one array per method)."""
     path = map_path(checkpoint)
     arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in maps.items()}
-    save_numpy(arrays, str(path), metadata={"info": json.dumps(info, default=_jsonable)})
+    save_numpy(arrays, str(path), metadata={"info": json.dumps(info, default=jsonable)})
     return path
 
 

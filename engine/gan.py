@@ -1,12 +1,6 @@
 """GANs to watch while they train: an MLP GAN on 2-D points and a DCGAN on images, five losses, one trainer.
 
-D outputs a logit l (D(x) = σ(l)); the losses, as means over the batch:
-  minimax, non-saturating (Goodfellow et al. 2014): L_D = −log D(x) − log(1 − D(G(z))),
-      L_G = log(1 − D(G(z))) (minimax) or L_G = −log D(G(z)) (non-saturating);
-  lsgan (Mao et al. 2017, a=0, b=c=1): L_D = ½(l(x) − 1)² + ½ l(G(z))², L_G = ½(l(G(z)) − 1)²;
-  wgan-gp (Gulrajani et al. 2017): L_D = l(G(z)) − l(x) + λ(‖∇l(x̂)‖ − 1)², x̂ = εx + (1 − ε)G(z), ε ~ U(0, 1),
-      L_G = −l(G(z));
-  hinge (Lim & Ye 2017): L_D = max(0, 1 − l(x)) + max(0, 1 + l(G(z))), L_G = −l(G(z)).
+The networks and the five losses live in engine.gan_nets; the digit score in engine.digit_score.
 One iteration is the lecture's loop: k_d discriminator steps, then m_g generator steps, each on a fresh batch.
 
 GANTrainer runs iterations in a daemon thread that never touches the UI; the page polls snapshot().
@@ -15,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
-import json
 import math
 import threading
 import time
@@ -27,18 +19,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
 from engine import jobs
-from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json
+from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
+from engine.digit_score import CLASSIFIER_PATH, classifier_score
+from engine.gan_nets import (LOSSES, ConvDiscriminator, ConvGenerator, d_loss, g_loss, gradient_penalty,
+                             mlp_discriminator, mlp_generator)
 from engine.device import configure_threads, pick_device
 from engine.toy2d import TOY_SETS, mode_metrics, toy_points
 
 POINT_SETS = (*TOY_SETS, "custom")
 IMAGE_SETS = ("mnist", "digits", "fashion", "faces")
-LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan-gp", "hinge")
 HIST_EDGES = np.linspace(0, 1, 21)  # bins of hist_real / hist_fake
 MAX_LR = 10.0
 LOSS_LIMIT = 1e4  # |loss| above this counts as divergence
@@ -50,11 +43,7 @@ FIXED_POINTS, FIXED_IMAGES = 512, 64  # the fixed noise batch shown as samples
 METRIC_IMAGES, METRIC_SECONDS = 500, 2.0  # images: classifier score of 500 fixed samples, at most every 2 s
 MANIFOLD_LINES, MANIFOLD_RANGE = 15, 2.5  # G over a 15×15 grid of z in [−2.5, 2.5]²
 CARD_KEY, FORMAT = "latentlab_gan_card", "latentlab-gan-1"
-CLASSIFIER_KEY, CLASSIFIER_FORMAT = "latentlab_classifier_card", "latentlab-classifier-1"
-CLASSIFIER_PATH = CHECKPOINT_DIR / "mnist-classifier.safetensors"
 DCGAN_PATH = CHECKPOINT_DIR / "mnist-dcgan.safetensors"
-CONFIDENT = 0.8  # classifier_score: a sample counts as confident above this max probability
-PASS_SHARE = 0.7  # ... and the generator passes when this share of its samples is confident
 UPDATABLE = ("lr_d", "lr_g", "k_d", "m_g", "loss", "batch_size", "gp_weight", "max_steps")
 PRESETS_2D = {  # one-click settings of the 2-D view (measured on ring8, seed 0)
     "Default": dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=1e-3, lr_g=1e-3),  # 8/8 modes by ~1000 iterations
@@ -128,118 +117,6 @@ class GANConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# ---------------------------------------------------------------- networks
-
-
-def _mlp(n_in: int, width: int, depth: int, n_out: int, act: type[nn.Module]) -> nn.Sequential:
-    layers, size = [], n_in
-    for _ in range(depth):
-        layers += [nn.Linear(size, width), act()]
-        size = width
-    return nn.Sequential(*layers, nn.Linear(size, n_out))
-
-
-class _LeakyReLU(nn.LeakyReLU):
-    def __init__(self):
-        super().__init__(0.2)
-
-
-def mlp_generator(config: GANConfig) -> nn.Sequential:
-    """z → depth × (Linear, ReLU) → Linear → a 2-D point."""
-    return _mlp(config.noise_dim, config.width, config.depth, 2, nn.ReLU)
-
-
-def mlp_discriminator(config: GANConfig) -> nn.Sequential:
-    """A 2-D point → depth × (Linear, LeakyReLU 0.2) → Linear → one logit."""
-    return _mlp(2, config.width, config.depth, 1, _LeakyReLU)
-
-
-def _padded(size: int) -> int:
-    return 4 * math.ceil(size / 4)
-
-
-class ConvGenerator(nn.Module):
-    """DCGAN generator: z → Linear → 2c×⌈H/4⌉×⌈W/4⌉ → BN, ReLU, ConvT ×2 (stride 2) → tanh.
-
-    Sizes that are not multiples of 4 (faces 25×25) are generated at the next multiple (28×28) and centre-cropped.
-    """
-
-    def __init__(self, noise_dim: int, image_shape: tuple[int, int, int], channels: int):
-        super().__init__()
-        c, h, w = image_shape
-        self.image_shape, self.start = (c, h, w), (2 * channels, _padded(h) // 4, _padded(w) // 4)
-        self.fc = nn.Linear(noise_dim, math.prod(self.start))
-        self.net = nn.Sequential(
-            nn.BatchNorm2d(2 * channels), nn.ReLU(),
-            nn.ConvTranspose2d(2 * channels, channels, 4, 2, 1), nn.BatchNorm2d(channels), nn.ReLU(),
-            nn.ConvTranspose2d(channels, c, 4, 2, 1), nn.Tanh())
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.net(self.fc(z).view(-1, *self.start))
-        _, h, w = self.image_shape
-        top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
-        return x[:, :, top:top + h, left:left + w]
-
-
-class ConvDiscriminator(nn.Module):
-    """DCGAN discriminator: pad with −1 (black) to a multiple of 4 → Conv (stride 2), LeakyReLU 0.2 → Conv (stride 2),
-    layer norm, LeakyReLU → Linear → logit.
-
-    Layer norm (GroupNorm with one group) instead of DCGAN's batch norm: each sample's logit depends on that
-    sample only, as WGAN-GP's per-sample penalty requires, and train and eval mode agree.
-    """
-
-    def __init__(self, image_shape: tuple[int, int, int], channels: int):
-        super().__init__()
-        c, h, w = image_shape
-        ph, pw = _padded(h) - h, _padded(w) - w
-        self.pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
-        self.net = nn.Sequential(
-            nn.Conv2d(c, channels, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(channels, 2 * channels, 4, 2, 1), nn.GroupNorm(1, 2 * channels), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(2 * channels * _padded(h) // 4 * _padded(w) // 4, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(F.pad(x, self.pad, value=-1.0))
-
-
-# ---------------------------------------------------------------- losses
-
-
-def d_loss(loss: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """The discriminator's loss from its logits on real and generated samples (without WGAN-GP's penalty)."""
-    if loss in ("minimax", "nonsaturating"):  # −log σ(l) = softplus(−l), −log(1 − σ(l)) = softplus(l)
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
-    if loss == "lsgan":
-        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake ** 2).mean()
-    if loss == "wgan-gp":
-        return fake.mean() - real.mean()
-    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()  # hinge
-
-
-def g_loss(loss: str, fake: torch.Tensor) -> torch.Tensor:
-    """The generator's loss from the discriminator's logits on its samples."""
-    if loss == "minimax":  # log(1 − σ(l)) = −softplus(l)
-        return -F.softplus(fake).mean()
-    if loss == "nonsaturating":
-        return F.softplus(-fake).mean()
-    if loss == "lsgan":
-        return 0.5 * ((fake - 1) ** 2).mean()
-    return -fake.mean()  # wgan-gp, hinge
-
-
-def gradient_penalty(disc: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator) -> torch.Tensor:
-    """(‖∇ₓ̂ D(x̂)‖ − 1)² averaged over x̂ = εx + (1 − ε)G(z) (Gulrajani et al. 2017)."""
-    eps = torch.rand((len(real),) + (1,) * (real.dim() - 1), generator=generator, device=real.device)
-    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    grad, = torch.autograd.grad(disc(mixed).sum(), mixed, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
-
-
-# ---------------------------------------------------------------- the live trainer
 
 
 @dataclass
@@ -432,10 +309,7 @@ class GANTrainer:
                 "normalisation": None if self._shift is None else {"shift": self._shift.tolist(), "scale": self._scale},
                 "created": time.strftime("%Y-%m-%d %H:%M:%S"),
             }
-        text = json.dumps(card, indent=2, sort_keys=True, default=_jsonable)
-        save_file(tensors, str(out), metadata={CARD_KEY: text})
-        stem.with_name(base + ".json").write_text(text + "\n")
-        return out
+        return save_weights(tensors, out, CARD_KEY, card)
 
     def load(self, path: str | Path) -> dict:
         """Load G and D from a checkpoint made for this data shape and architecture; returns its card. Paused."""
@@ -747,24 +621,9 @@ def _check_data(config: GANConfig, data: np.ndarray) -> np.ndarray:
     return data
 
 
-def _jsonable(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
-
-def _read_card(path: str | Path, key: str, fmt: str, what: str) -> dict:
-    card = read_card_json(path, key, what)
-    if card.get("format") != fmt:
-        raise CheckpointError(f"{Path(path).name} has format {card.get('format')!r}; this version reads {fmt!r}.")
-    return card
-
-
 def read_gan_card(path: str | Path) -> dict:
     """The card inside a GAN checkpoint (data, config, iterations, metrics, command), without the weights."""
-    return _read_card(path, CARD_KEY, FORMAT, "GAN checkpoint")
+    return read_card_json(path, CARD_KEY, "GAN checkpoint", FORMAT)
 
 
 def load_trainer(path: str | Path = DCGAN_PATH, data: np.ndarray | None = None, **overrides) -> GANTrainer:
@@ -777,102 +636,6 @@ def load_trainer(path: str | Path = DCGAN_PATH, data: np.ndarray | None = None, 
     return trainer
 
 
-# ---------------------------------------------------------------- the MNIST classifier behind the image metric
-
-
-def classifier_net() -> nn.Sequential:
-    """28×28 digit → Conv 32 (3×3), pool → Conv 64 (3×3), pool → Linear 64 → 10 logits."""
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
-
-
-def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 10, seed: int = 0,
-                     test_fraction: float = 0.1, batch_size: int = 64, lr: float = 1e-3,
-                     outlier_weight: float = 0.5) -> tuple[nn.Sequential, dict]:
-    """Adam on cross-entropy over a seeded train split, plus outlier exposure (Hendrycks et al. 2019) to uniform
-    noise images x̃: L = CE(f(x), y) + w · CE(f(x̃), uniform), so noise (and an untrained generator) gets low
-    confidence instead of passing the score (a plain CNN calls 70 % of noise images a confident "3").
-    Metrics: accuracy and the confident share on the held-out split, and the confident share of noise."""
-    from engine.train import split_indices
-
-    start = time.perf_counter()
-    train_idx, test_idx = split_indices(len(images), test_fraction, seed)
-    x = torch.as_tensor(images, dtype=torch.float32)
-    y = torch.as_tensor(labels, dtype=torch.long)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = classifier_net()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=gen)]
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
-            noise = net(torch.rand(x[idx].shape, generator=gen))
-            loss = F.cross_entropy(net(x[idx]), y[idx]) - outlier_weight * F.log_softmax(noise, 1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    net.eval()
-    noise = torch.rand((len(test_idx), *images.shape[1:]), generator=torch.Generator().manual_seed(seed + 1)).numpy()
-    metrics = {"test_accuracy": classifier_accuracy(net, images[test_idx], labels[test_idx]),
-               "test_confident": classifier_score(images[test_idx], net)["confident"],
-               "noise_confident": classifier_score(noise, net)["confident"],
-               "train_images": len(train_idx), "test_images": len(test_idx), "epochs": epochs,
-               "outlier_weight": outlier_weight, "seconds": round(time.perf_counter() - start, 1)}
-    return net, metrics
-
-
-@torch.no_grad()
-def classifier_accuracy(net: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    return float((_probabilities(net, images).argmax(1) == np.asarray(labels)).mean())
-
-
-def _probabilities(net: nn.Module, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    with torch.no_grad():
-        x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-        return torch.cat([torch.softmax(net(x[i:i + batch]), 1) for i in range(0, len(x), batch)]).numpy()
-
-
-def save_classifier(net: nn.Module, path: str | Path, card: dict) -> Path:
-    """Write <stem>.safetensors (weights, card in the metadata) and <stem>.json."""
-    stem = Path(path)
-    base = stem.name.removesuffix(".safetensors")
-    out = stem.with_name(base + ".safetensors")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    card = {**card, "name": base, "format": CLASSIFIER_FORMAT, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
-    text = json.dumps(card, indent=2, sort_keys=True, default=_jsonable)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(out), metadata={CLASSIFIER_KEY: text})
-    stem.with_name(base + ".json").write_text(text + "\n")
-    return out
-
-
-@functools.lru_cache(maxsize=4)
-def load_classifier(path: str | Path = CLASSIFIER_PATH) -> tuple[nn.Sequential, dict]:
-    """The digit classifier and its card (cached per path; safetensors only)."""
-    card = _read_card(path, CLASSIFIER_KEY, CLASSIFIER_FORMAT, "classifier")
-    net = classifier_net()
-    try:
-        net.load_state_dict(load_file(str(path)), strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"{Path(path).name}: weights do not match the classifier ({e}).") from None
-    return net.eval(), card
-
-
-def classifier_score(images: np.ndarray, net: nn.Module | None = None) -> dict:
-    """How digit-like generated 28×28 images are: confident = share with max class probability > 0.8,
-    balance = entropy of the predicted-class histogram / log 10 (1 = all digits equally often), classes = counts."""
-    probs = _probabilities(net if net is not None else load_classifier()[0], images)
-    counts = np.bincount(probs.argmax(1), minlength=10)
-    freq = counts[counts > 0] / max(counts.sum(), 1)
-    confident = float((probs.max(1) > CONFIDENT).mean()) if len(probs) else 0.0
-    return {"confident": confident, "balance": float(-(freq * np.log(freq)).sum() / math.log(10)),
-            "classes": counts.tolist(), "passed": confident >= PASS_SHARE}
-
-
 def _classifiable(data: str, images: np.ndarray) -> bool:
     return data == "mnist" and images.shape[1:] == (1, 28, 28) and CLASSIFIER_PATH.exists()
 
@@ -882,7 +645,7 @@ def train_until_score(trainer: GANTrainer, iterations: int | None = None, max_se
     """Step an MNIST trainer, scoring `samples` generated digits every `every` iterations.
 
     Returns seconds / iterations trained, and seconds_to_pass / iterations_to_pass: the first score with at least
-    PASS_SHARE of samples confident (None if never). Training time excludes the scoring.
+    engine.digit_score.PASS_SHARE of samples confident (None if never). Training time excludes the scoring.
     """
     seconds, result = 0.0, {"seconds_to_pass": None, "iterations_to_pass": None}
     snap = trainer.snapshot()

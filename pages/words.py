@@ -1,7 +1,6 @@
 """Word algebra: king − man + woman ≈ queen on real vectors, why analogies work or fail, and your own word2vec."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
