@@ -48,6 +48,9 @@ class BackgroundJob:
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"latentlab-{type(self).__name__}")
 
     def start(self):
+        """Run the job in its thread; a job runs once (a second start is refused before taking a slot)."""
+        if self._thread.ident is not None:
+            raise RuntimeError("This job has already been started; make a new one.")
         if not _running.acquire(blocking=False):
             raise TooManyJobs(
                 f"{MAX_RUNNING_JOBS} models are already training on this server; "

@@ -176,8 +176,8 @@ def test_faces_full_lfw_or_fallback(monkeypatch):
 
 
 def test_registry():
-    assert set(data.DATASETS) == {"mnist", "digits", "fashion", "faces"}
-    with pytest.raises(DatasetUnavailable, match="mnist, digits, fashion, faces"):
+    assert set(data.DATASETS) == {"mnist", "digits", "fashion", "faces", "procfaces"}
+    with pytest.raises(DatasetUnavailable, match="mnist, digits, fashion, faces, procfaces"):
         load_dataset("nope")
     status = data.dataset_status()
     assert set(status) == set(data.DATASETS) and status["mnist"] is None and status["digits"] is None

@@ -155,6 +155,16 @@ def test_too_many_jobs_and_slot_release(digits, started):
     assert wait_for(started(model(), digits, config(epochs=1)), timeout=20).state == "done"
 
 
+def test_a_second_start_is_refused_and_takes_no_slot(digits, started):
+    job = started(model(), digits, config(epochs=10_000))
+    free_before = jobs._running._value
+    with pytest.raises(RuntimeError, match="already been started"):
+        job.start()
+    assert jobs._running._value == free_before
+    job.stop()
+    assert wait_for(job, timeout=20).state == "stopped"
+
+
 def test_all_slots_free_after_the_tests_above():
     got = [jobs._running.acquire(blocking=False) for _ in range(MAX_RUNNING_JOBS)]
     for ok in got:
