@@ -33,12 +33,19 @@ def home() -> None:
         "click. And a DCGAN that learns MNIST digits while you watch, scored by a digit classifier."
     )
     st.page_link(GAN, label="Open the GAN view", icon="🎲")
+    st.subheader("Style transfer")
+    st.latex(r"L = \sum_l w_l\,\|\mathrm{Gram}_l(x) - \mathrm{Gram}_l(x_{\text{style}})\|^2 "
+             r"+ \alpha\,\|F(x) - F(x_{\text{content}})\|^2")
+    st.markdown(
+        "Drop a photo into the Gradio widget and get it back stylized in about a second (Magenta's arbitrary-style "
+        "network, 26 built-in styles, blends, keep-the-colours). Then watch the lecture's optimisation move the "
+        "pixels live, with its content, per-layer style and TV losses, or synthesise a texture from noise."
+    )
+    st.page_link(STYLE, label="Open style transfer", icon="🎨")
     st.subheader("Coming next")
     st.markdown(
         "- **Morphing**: $\\mathrm{Dec}((1-t)\\,z_1 + t\\,z_2)$ and attribute vectors "
-        "$z + \\alpha\\,(\\bar z_{\\text{smile}} - \\bar z_{\\text{no smile}})$\n"
-        "- **Style transfer**: $L = \\|\\mathrm{Gram}(x_{ref}) - \\mathrm{Gram}(x)\\| + "
-        "\\|\\mathrm{Content}(x_{orig}) - \\mathrm{Content}(x)\\|$"
+        "$z + \\alpha\\,(\\bar z_{\\text{smile}} - \\bar z_{\\text{no smile}})$"
     )
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
@@ -47,4 +54,5 @@ st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
 EXPLORER = st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer")
 WORDS = st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words")
 GAN = st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN]).run()
+STYLE = st.Page("pages/style.py", title="Style transfer", icon="🎨", url_path="style")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN, STYLE]).run()

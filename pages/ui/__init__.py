@@ -47,6 +47,15 @@ def show_images(images: np.ndarray, per_row: int = 10, scale: int = 3, caption: 
     st.image(imaging.png_bytes(imaging.grid(images, per_row, pad=1), scale=scale), caption=caption)
 
 
+def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
+    """An H×W×3 photo (floats in [0, 1] or uint8) as uint8 at most `side` pixels long: the browser gets no more."""
+    array = np.asarray(image)
+    floats = array.astype(np.float32) / 255 if array.dtype == np.uint8 else array
+    if max(floats.shape[:2]) > side:
+        floats = imaging.fit_longest(floats, side)
+    return imaging.rgb_uint8(floats)
+
+
 # --- cached engine calls -------------------------------------------------------------------------
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
 def dataset(name: str, options_json: str = "{}"):

@@ -1,0 +1,90 @@
+"""Gradio image widgets inside Streamlit pages: each tool's Blocks app is launched once per server process.
+
+Gradio runs its own small web server; the page shows it in an iframe. The iframe shares no session with
+Streamlit, so each Blocks app is self-contained: image in → engine → image out. Uploads reach the engine as
+file paths and are decoded by engine.data.open_image (pixel-bomb guard, EXIF rotation, first GIF frame),
+never by Gradio.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections import OrderedDict
+from typing import Callable
+
+import streamlit as st
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no calls home
+MAX_UPLOAD = "50mb"
+HANDOFF_SESSIONS = 64  # browser sessions whose last Gradio upload is remembered for the Streamlit side
+
+_handoff: OrderedDict[str, dict] = OrderedDict()
+_handoff_lock = threading.Lock()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@st.cache_resource(show_spinner="Starting the image widgets…")
+def _launched(name: str, _build: Callable) -> str:
+    """Build and launch one Blocks app (once per process: a second launch would fight for the port)."""
+    blocks = _build()
+    port = _free_port()
+    blocks.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True, quiet=True,
+                  max_file_size=MAX_UPLOAD, footer_links=[], ssr_mode=False, enable_monitoring=False,
+                  mcp_server=False)
+    return f"http://127.0.0.1:{port}"
+
+
+def session_id() -> str:
+    """This browser session's id, passed to the Gradio iframe in its URL (?sid=…) to hand uploads back."""
+    return st.session_state.setdefault("gradio-sid", uuid.uuid4().hex)
+
+
+def handoff_put(sid: str | None, key: str, value) -> None:
+    """Called inside a Gradio function: remember `value` (e.g. the uploaded photo) for the Streamlit session."""
+    if not sid:
+        return
+    with _handoff_lock:
+        _handoff.setdefault(sid, {})[key] = value
+        _handoff.move_to_end(sid)
+        while len(_handoff) > HANDOFF_SESSIONS:
+            _handoff.popitem(last=False)
+
+
+def handoff_get(key: str):
+    """What this session's Gradio widget last handed over under `key`, or None."""
+    with _handoff_lock:
+        return _handoff.get(session_id(), {}).get(key)
+
+
+def request_sid(request) -> str | None:
+    """The ?sid=… of the page holding the Gradio widget, from a gr.Request."""
+    return request.query_params.get("sid") if request is not None else None
+
+
+def gradio_widget(name: str, build: Callable, height: int) -> bool:
+    """Show the Gradio app `name` (built by `build()` → gr.Blocks on first use) in an iframe; False if Gradio
+    could not start, after saying so — the page then offers its Streamlit uploader instead."""
+    try:
+        url = _launched(name, build)
+    except Exception as e:  # a missing package, no free port: the page still works without the widget
+        st.warning(f"The Gradio image widget could not start ({type(e).__name__}: {e}); use the uploader below.")
+        return False
+    st.iframe(f"{url}/?sid={session_id()}", height=height)
+    st.caption(f"Gradio widget served from {url} — it works where the browser runs on the same machine as the app.")
+    return True
+
+
+def gradio_image_path(value) -> str:
+    """The file path of a gr.Image(type="filepath") input, or a gr.Error the widget shows when it is empty."""
+    import gradio as gr
+
+    if not value:
+        raise gr.Error("Drop an image into the box first.")
+    return value

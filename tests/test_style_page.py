@@ -1,0 +1,111 @@
+"""The style-transfer page through Streamlit's AppTest: fast result, blends, bad uploads, live optimisation."""
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def at(live_navigation) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.run()
+    app.switch_page("pages/style.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def image_captions(at: AppTest) -> list[str]:
+    return [c for element in at.get("image") for c in element.captions]
+
+
+def png_bytes(size=(40, 30), mode="RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, 120).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_sample_photo_is_stylized_at_once(at):
+    assert not at.error, [e.value for e in at.error]
+    assert any(c.startswith("stylized in") and c.endswith("512×512") for c in image_captions(at)), image_captions(at)
+    assert [b for b in at.get("download_button") if "full size" in b.proto.label]
+
+
+def test_two_styles_blend_and_absurd_weights_are_explained(at):
+    at.radio(key="style-network").set_value("builtin").run()
+    at.multiselect(key="style-pick-builtin").set_value(["builtin-01", "builtin-05"]).run()
+    assert not at.exception and not at.error
+    assert len([s for s in at.slider if s.key and s.key.startswith("style-w-")]) == 2
+    at.slider(key="style-w-builtin-01").set_value(0.0).run()
+    at.slider(key="style-w-builtin-05").set_value(0.0).run()
+    assert any("mixed equally" in c for c in captions(at)), captions(at)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"this is not an image", "Not an image"),
+    (png_bytes()[:60], "Unreadable or truncated"),
+])
+def test_bad_uploads_get_a_message(at, content, message):
+    at.radio(key="style-source").set_value("upload").run()
+    uploader = [u for u in at.get("file_uploader") if "Your photo" in u.proto.label][0]
+    uploader.set_value(("photo.png", content, "image/png")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_1x1_upload_still_works(at):
+    at.radio(key="style-source").set_value("upload").run()
+    uploader = [u for u in at.get("file_uploader") if "Your photo" in u.proto.label][0]
+    uploader.set_value(("dot.png", png_bytes((1, 1)), "image/png")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("enlarged" in c for c in captions(at)), captions(at)
+
+
+def run_optimisation(at: AppTest, steps: int = 8, **numbers) -> None:
+    at.select_slider(key="gatys-size").set_value(64).run()
+    at.number_input(key="gatys-steps").set_value(steps).run()
+    for key, value in numbers.items():
+        at.number_input(key=key).set_value(value).run()
+    at.button(key="gatys-start").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def wait_done(at: AppTest, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        text = [p.proto.text for p in at.get("progress")]
+        if text and text[0].startswith("step") and "Stop" not in [b.label for b in at.button if b.key == "gatys-stop"]:
+            if all(b.key != "gatys-stop" for b in at.button):
+                return text[0]
+        time.sleep(0.5)
+    raise AssertionError("the optimisation did not finish")
+
+
+def test_optimize_runs_in_the_background_and_keeps_the_best_image(at):
+    run_optimisation(at, steps=8)
+    progress = wait_done(at)
+    assert progress.startswith("step 8 / 8") and "MobileNetV2" in progress
+    assert any(c.startswith("best so far") for c in image_captions(at)), image_captions(at)
+    assert [b for b in at.get("download_button") if b.proto.label == "Download best PNG"], [b.proto.label for b in at.get("download_button")]
+
+
+def test_pressing_optimize_twice_replaces_the_run_and_huge_weights_are_clamped(at):
+    run_optimisation(at, steps=400, **{"gatys-style-w": 1e12})
+    at.button(key="gatys-start").click().run()  # again, at once
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("clamped" in c for c in captions(at)), captions(at)
+    at.button(key="gatys-stop").click().run()
+    progress = wait_done(at)
+    assert not progress.startswith("step 400 / 400")  # stopped early
