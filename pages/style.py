@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
-from pages.ui import gradio_embed  # noqa: F401  (sets GRADIO_ANALYTICS_ENABLED before gradio is imported)
-from pages.ui.gradio_embed import gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid
+from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, handoff_watch,
+                                   request_sid)
 
 ui.use_app_navigation()
 ui.configure_threads()
@@ -105,7 +105,7 @@ def build_gradio():
             result = stylize_arbitrary(content, style, config=FastConfig(strength=strength, preserve_colors=keep_colours))
         except (ImageRejected, StyleError) as e:
             raise gr.Error(str(e)) from None
-        return rgb_uint8(result.image), f"{result.seconds:.2f} s · {' '.join(result.notes)}"
+        return rgb_uint8(result.image), " · ".join([f"Stylized in {result.seconds:.2f} s", *result.notes])
 
     with gr.Blocks(analytics_enabled=False, title="Latent Lab style transfer") as blocks:
         with gr.Row():
@@ -328,7 +328,8 @@ tab_quick, tab_studio = st.tabs(["Quick: Gradio upload", "Studio: gallery, blend
 with tab_quick:
     st.caption("Drop a photo (and optionally a style picture) into the widget, press Stylize: about a second. "
                "Your photo is then also offered in the Studio tab for the live optimisation.")
-    gradio_widget("style", build_gradio, height=560)
+    if gradio_widget("style", build_gradio, height=560):
+        handoff_watch()
 with tab_studio:
     picked = content_picker()
     if picked is not None:

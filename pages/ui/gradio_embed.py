@@ -51,7 +51,8 @@ def handoff_put(sid: str | None, key: str, value) -> None:
     if not sid:
         return
     with _handoff_lock:
-        _handoff.setdefault(sid, {})[key] = value
+        entry = _handoff.setdefault(sid, {})
+        entry[key], entry["version"] = value, entry.get("version", 0) + 1
         _handoff.move_to_end(sid)
         while len(_handoff) > HANDOFF_SESSIONS:
             _handoff.popitem(last=False)
@@ -61,6 +62,16 @@ def handoff_get(key: str):
     """What this session's Gradio widget last handed over under `key`, or None."""
     with _handoff_lock:
         return _handoff.get(session_id(), {}).get(key)
+
+
+@st.fragment(run_every=2.0)
+def handoff_watch() -> None:
+    """Rerun the page when this session's Gradio widget hands something over (an iframe cannot tell Streamlit)."""
+    with _handoff_lock:
+        version = _handoff.get(session_id(), {}).get("version", 0)
+    if version != st.session_state.setdefault("gradio-handoff-seen", version):
+        st.session_state["gradio-handoff-seen"] = version
+        st.rerun(scope="app")
 
 
 def request_sid(request) -> str | None:
