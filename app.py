@@ -42,11 +42,15 @@ def home() -> None:
         "pixels live, with its content, per-layer style and TV losses, or synthesise a texture from noise."
     )
     st.page_link(STYLE, label="Open style transfer", icon="🎨")
-    st.subheader("Coming next")
+    st.subheader("Morphing and attribute vectors")
+    st.latex(r"x(t) = \mathrm{Dec}\bigl((1-t)\,c_1 + t\,c_2\bigr), \qquad "
+             r"x' = \mathrm{Dec}\bigl(\mathrm{Enc}(x) + s\,(\bar c_{\text{smile}} - \bar c_{\text{no smile}})\bigr)")
     st.markdown(
-        "- **Morphing**: $\\mathrm{Dec}((1-t)\\,z_1 + t\\,z_2)$ and attribute vectors "
-        "$z + \\alpha\\,(\\bar z_{\\text{smile}} - \\bar z_{\\text{no smile}})$"
+        "Drag a slider between two faces (real LFW faces, procedural faces with known attributes, or two photos you "
+        "upload) and compare the decoded morph with a pixel cross-fade. Add glasses, a smile or a mustache to any "
+        "face with a vector from labels or from faces you pick, and see PCA, a conv AE and a VAE do the same edit."
     )
+    st.page_link(MORPH, label="Open morphing", icon="🎭")
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
 
@@ -55,4 +59,5 @@ EXPLORER = st.Page("pages/explorer.py", title="Latent-space explorer", icon="�
 WORDS = st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words")
 GAN = st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan")
 STYLE = st.Page("pages/style.py", title="Style transfer", icon="🎨", url_path="style")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN, STYLE]).run()
+MORPH = st.Page("pages/morph.py", title="Morphing", icon="🎭", url_path="morph")
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN, MORPH, STYLE]).run()

@@ -1,0 +1,380 @@
+"""Morphing and attribute vectors: walk between two faces in code space, add a smile or glasses to any face."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages import ui
+from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, handoff_watch,
+                                   request_sid)
+
+ui.use_app_navigation()
+ui.configure_threads()
+ui.intro(
+    "Morphing and attribute vectors",
+    r"x(t) = \mathrm{Dec}\bigl((1-t)\,c_1 + t\,c_2\bigr),\ c_i = \mathrm{Enc}(x_i) \qquad "
+    r"x' = \mathrm{Dec}\bigl(\mathrm{Enc}(x) + s\,v\bigr),\ v = \bar c_{\text{with}} - \bar c_{\text{without}}",
+    "drag t and compare the decoded face with the pixel cross-fade beside it: the morph passes through faces, the "
+    "cross-fade through double exposures. Switch to the VAE and to slerp. Add glasses with strength 1, then 3, then "
+    "−1. Take the mustache vector, then project the beard direction out of it. Upload two photos of people.",
+    "An autoencoder's code space is organised by what varies in the data, so a straight line in it is a semantic "
+    "path; a linear AE (PCA) gives blurrier in-betweens than the conv AE, the VAE the smoothest. Directions that "
+    "go together in the data (beards with mustaches) leak into each other until you project one out.",
+)
+
+GALLERY = 24  # faces shown to pick from
+DATA_LIMIT = {"procfaces": 2000}  # rows loaded for the page (the shipped models trained on more)
+FACE_DATASETS = ("procfaces", "faces")
+
+
+# --- cached engine calls -------------------------------------------------------------------------
+@st.cache_data(show_spinner=False)
+def model_cards() -> dict[str, dict]:
+    """Shipped autoencoders, face models first: path → {title, dataset, options, kind, code}."""
+    from engine.checkpoints import list_checkpoints
+
+    found = {}
+    for path, card in list_checkpoints():
+        found[str(path)] = {"name": card.name, "dataset": card.dataset, "options": card.dataset_options or {},
+                            "kind": card.model["kind"], "code": card.model["code_size"]}
+    order = {name: i for i, name in enumerate(FACE_DATASETS)}
+    return dict(sorted(found.items(), key=lambda kv: (order.get(kv[1]["dataset"], len(order)), kv[1]["dataset"],
+                                                      kv[1]["name"])))
+
+
+def model_title(path: str) -> str:
+    from engine.models import MODEL_KINDS
+
+    info = model_cards()[path]
+    return f"{info['name']} — {MODEL_KINDS[info['kind']]}, code {info['code']}"
+
+
+def load_model(path: str):
+    from pathlib import Path
+
+    return ui.checkpoint(path, Path(path).stat().st_mtime)[0]
+
+
+def page_dataset(path: str):
+    info = model_cards()[path]
+    options = {**info["options"], **({"limit": DATA_LIMIT[info["dataset"]]} if info["dataset"] in DATA_LIMIT else {})}
+    return ui.dataset(info["dataset"], json.dumps(options, sort_keys=True))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The model in use: a shipped checkpoint, or one trained in this session on a shipped model's dataset."""
+
+    key: str  # cache key of its codes
+    title: str
+    model: object
+    path: str  # the shipped checkpoint whose dataset (and framing) it uses
+
+
+@st.cache_data(show_spinner="Encoding the faces…", max_entries=8)
+def _codes(key: str, _model, _images: np.ndarray) -> np.ndarray:
+    return _model.encode(_images)
+
+
+def codes(choice: Choice) -> np.ndarray:
+    return _codes(choice.key, choice.model, page_dataset(choice.path).images)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def labels(limit: int) -> pd.DataFrame:
+    from engine.procfaces import BINARY, attributes
+
+    table = attributes(limit)
+    return pd.DataFrame({k: table[k].astype(bool) for k in BINARY})
+
+
+@st.cache_data(show_spinner="Looking for a face…", max_entries=8)
+def cropped(content_hash: str, _content: bytes, input_shape: tuple, dataset: str, box: tuple | None):
+    from engine.facecrop import Box, face_crop, framing_for
+
+    result = face_crop(_content, input_shape, framing_for(dataset), None if box is None else Box(*box))
+    preview = np.asarray(result.photo.image.convert("RGB"))
+    return {"image": result.image, "box": result.box, "found": result.found, "message": result.message,
+            "preview": preview, "factor": result.photo.factor, "size": result.photo.original_size}
+
+
+# --- the Gradio widget: two photos in, a morph out --------------------------------------------------
+def build_gradio():
+    global gr  # module-level name: Gradio resolves the `request: gr.Request` annotation in this module's globals
+    import tempfile
+
+    import gradio as gr
+
+    from engine.data import ImageRejected
+    from engine.facecrop import face_crop, framing_for
+    from engine.imaging import to_uint8
+    from engine.morph import Morph, gif_bytes, strip_png
+
+    faces = sorted((p for p, info in model_cards().items() if info["dataset"] in FACE_DATASETS),
+                   key=lambda p: model_cards()[p]["dataset"] != "faces")  # real photos: the LFW models first
+
+    def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
+        try:
+            model, dataset = load_model(model_path), model_cards()[model_path]["dataset"]
+            crops, notes = [], []
+            for label, photo in (("A", photo_a), ("B", photo_b)):
+                with open(gradio_image_path(photo), "rb") as f:
+                    content = f.read()
+                handoff_put(request_sid(request), f"face-{label}", content)
+                result = face_crop(content, model.config.input_shape, framing_for(dataset))
+                crops.append(result.image)
+                notes.append(f"{label}: {result.message}")
+            m = Morph.between(model, *crops)
+            frames = m.strip(int(steps))
+        except (ImageRejected, ValueError) as e:
+            raise gr.Error(str(e)) from None
+        gif = tempfile.NamedTemporaryFile(suffix=".gif", delete=False)
+        gif.write(gif_bytes(frames))
+        gif.close()
+        strip = tempfile.NamedTemporaryFile(suffix=".png", delete=False)
+        strip.write(strip_png(frames))
+        strip.close()
+        return gif.name, strip.name, to_uint8(np.stack(crops))[0], " · ".join(notes)
+
+    with gr.Blocks(analytics_enabled=False, title="Latent Lab morph") as blocks:
+        with gr.Row():
+            a = gr.Image(type="filepath", label="Face A", sources=["upload", "clipboard"], height=220)
+            b = gr.Image(type="filepath", label="Face B", sources=["upload", "clipboard"], height=220)
+            gif = gr.Image(type="filepath", label="Morph (GIF)", interactive=False, height=220,
+                           buttons=["download"])
+        with gr.Row():
+            model = gr.Dropdown([(model_title(p), p) for p in faces], value=faces[0], label="Model")
+            steps = gr.Slider(3, 15, 7, step=1, label="Frames")
+            go_button = gr.Button("Morph", variant="primary")
+        strip = gr.Image(type="filepath", label="Strip (PNG)", interactive=False, height=120, buttons=["download"])
+        crop = gr.Image(type="numpy", label="Face A as the model sees it", interactive=False, height=100, visible=False)
+        info = gr.Markdown()
+        go_button.click(morph, [a, b, model, steps], [gif, strip, crop, info])
+    return blocks
+
+
+# --- picking faces -----------------------------------------------------------------------------
+def face_picker(label: str, model, path: str, default: int) -> np.ndarray | None:
+    """One end of the morph: a face of the model's dataset, or an uploaded photo cropped to the model's framing."""
+    data = page_dataset(path)
+    handed = handoff_get(f"face-{label}")
+    sources = ["dataset", "upload"] + (["gradio"] if handed is not None else [])
+    source = st.radio(f"Face {label}", sources, horizontal=True, key=f"morph-src-{label}", format_func={
+        "dataset": "from the dataset", "upload": "upload a photo", "gradio": "the Gradio widget's photo"}.get)
+    if source == "dataset":
+        index = st.number_input(f"Face {label}: index", 0, len(data) - 1, min(default, len(data) - 1),
+                                key=f"morph-idx-{label}")
+        return data.images[int(index)]
+    if source == "gradio":
+        content = handed
+    else:
+        upload = st.file_uploader(f"Photo {label}", key=f"morph-up-{label}", max_upload_size=50)
+        if upload is None:
+            st.info("Upload a photo with a face (JPEG, PNG…).")
+            return None
+        content = upload.getvalue()
+    return photo_face(label, content, model, path)
+
+
+def photo_face(label: str, content: bytes, model, path: str) -> np.ndarray | None:
+    """Detect and crop the face; show the box and let the user move or resize it."""
+    from PIL import Image, ImageDraw
+
+    from engine.data import ImageRejected
+
+    key, dataset = ui.content_hash(content), model_cards()[path]["dataset"]
+    box_key = f"morph-box-{label}-{key}"
+    try:
+        found = cropped(key, content, tuple(model.config.input_shape), dataset, st.session_state.get(box_key))
+    except (ImageRejected, ValueError) as e:
+        st.error(str(e))
+        return None
+    (st.success if found["found"] else st.warning)(found["message"])
+    x, y, w, h = (found["box"].x, found["box"].y, found["box"].w, found["box"].h)
+    preview = Image.fromarray(found["preview"])
+    f = found["factor"]
+    ImageDraw.Draw(preview).rectangle((x * f, y * f, (x + w) * f, (y + h) * f), outline=(255, 40, 40), width=3)
+    c1, c2 = st.columns([3, 1])
+    c1.image(ui.thumbnail(np.asarray(preview), 320), caption=f"{found['size'][0]}×{found['size'][1]} photo, face box")
+    c2.image(ui.thumbnail(np.transpose(np.repeat(found["image"], 3 // found["image"].shape[0], 0), (1, 2, 0)), 96),
+             caption="what the model sees")
+    with st.expander("Adjust the box"):
+        width, height = found["size"]
+        c1, c2, c3 = st.columns(3)
+        bx = c1.slider("left", 0, width - 1, int(x), key=f"{box_key}-x")
+        by = c2.slider("top", 0, height - 1, int(y), key=f"{box_key}-y")
+        side = c3.slider("size", 8, max(width, height), int(max(w, h)), key=f"{box_key}-s")
+        if (bx, by, side) != (int(x), int(y), int(max(w, h))):
+            st.session_state[box_key] = (float(bx), float(by), float(side), float(side))
+            st.rerun()
+    return found["image"]
+
+
+# --- sections ------------------------------------------------------------------------------------------
+def morph_section(model, path: str) -> None:
+    from engine.morph import Morph
+
+    data = page_dataset(path)
+    if st.button("🎲 Random pair", key="morph-random"):
+        rng = np.random.default_rng()
+        st.session_state["morph-idx-A"], st.session_state["morph-idx-B"] = (int(i) for i in rng.choice(len(data), 2))
+        st.rerun()
+    left, right = st.columns(2)
+    with left:
+        a = face_picker("A", model, path, 0)
+    with right:
+        b = face_picker("B", model, path, 1)
+    if a is None or b is None:
+        return
+    try:
+        m = Morph.between(model, a, b)
+    except ValueError as e:  # a model/dataset size mismatch
+        st.error(str(e))
+        return
+    if np.array_equal(a, b):
+        st.info("Both ends are the same face: the morph is constant (pick another face B).")
+    st.fragment(morph_view)(m)
+
+
+def morph_view(m) -> None:
+    """The slider part reruns alone: one decode per move."""
+    from engine.morph import METHODS, gif_bytes, strip_png
+
+    c1, c2, c3 = st.columns([3, 2, 1])
+    t = c1.slider("t", 0.0, 1.0, 0.5, 0.01, key="morph-t")
+    method = c2.radio("Path", list(METHODS), format_func=METHODS.get, horizontal=True, key="morph-method",
+                      help="Slerp follows the sphere where a VAE's Gaussian codes live; for AEs it is close to linear.")
+    steps = c3.number_input("Frames", 3, 15, 7, key="morph-steps")
+    recon = m.reconstructions()
+    shown = np.stack([m.images[0], recon[0], m.frame(t, method), m.crossfade(t)[0], recon[1], m.images[1]])
+    ui.show_images(shown, per_row=6, scale=4 if shown.shape[-1] <= 32 else 2,
+                   caption=f"A · Dec(Enc(A)) · morph at t = {t:.2f} · pixel cross-fade at t · Dec(Enc(B)) · B")
+    strip, fade = m.strip(int(steps), method), m.crossfade(np.linspace(0, 1, int(steps)))
+    ui.show_images(np.concatenate([strip, fade]), per_row=int(steps), scale=3 if shown.shape[-1] <= 32 else 2,
+                   caption="top: decoded morph · bottom: pixel cross-fade, t from 0 to 1")
+    c1, c2 = st.columns(2)
+    c1.download_button("Download the morph as GIF", lambda: gif_bytes(strip), "morph.gif", "image/gif",
+                       key="morph-gif", on_click="ignore")
+    c2.download_button("Download the strip as PNG", lambda: strip_png(np.concatenate([strip, fade])), "morph.png",
+                       "image/png", key="morph-png", on_click="ignore")
+
+
+def attribute_section(choice: Choice) -> None:
+    from engine.attributes import STRENGTH_LIMIT, attribute_vector, difference_of_means, remove_direction
+
+    model, path = choice.model, choice.path
+    data, dataset = page_dataset(path), model_cards()[path]["dataset"]
+    all_codes = codes(choice)
+    table = labels(len(data)) if dataset == "procfaces" else None
+    modes = (["labels"] if table is not None else []) + ["examples"]
+    mode = st.radio("Attribute from", modes, horizontal=True, key="attr-mode", format_func={
+        "labels": "the dataset's labels", "examples": "faces you pick"}.get)
+    if mode == "labels":
+        c1, c2 = st.columns(2)
+        name = c1.selectbox("Attribute", list(table.columns), key="attr-name")
+        other = c2.selectbox("Project out the direction of", ["(nothing)"] + [c for c in table.columns if c != name],
+                             key="attr-remove", help="v ← v − (v·u/‖u‖²)·u removes what v shares with attribute u.")
+        vector = attribute_vector(all_codes, table[name].to_numpy(), name)
+        if other != "(nothing)":
+            vector = remove_direction(vector, attribute_vector(all_codes, table[other].to_numpy(), other))
+        st.caption(f"{int(table[name].sum())} of {len(table)} faces have {name.replace('_', ' ')}; "
+                   f"correlations with the others: " + ", ".join(
+                       f"{c} {table[name].corr(table[c]):+.2f}" for c in table.columns if c != name))
+    else:
+        name = "your attribute"
+        ui.show_images(data.images[:GALLERY], per_row=12, scale=2 if data.images.shape[-1] > 32 else 3,
+                       caption=f"faces 0–{GALLERY - 1}, left to right")
+        c1, c2 = st.columns(2)
+        with_ = c1.multiselect("Faces that have it", range(GALLERY), key="attr-with")
+        without = c2.multiselect("Faces that don't", range(GALLERY), key="attr-without")
+        try:
+            vector = difference_of_means(all_codes[list(with_)], all_codes[list(without)], name)
+        except ValueError as e:
+            st.info(str(e))
+            return
+    strength = st.slider("Strength s", -STRENGTH_LIMIT, STRENGTH_LIMIT, 1.0, 0.25, key="attr-strength",
+                         help="x' = Dec(Enc(x) + s·v). Try 1, 3, −1; ±100 is absurd but safe.")
+    st.fragment(attribute_view)(model, path, vector, strength, name)
+
+
+def attribute_view(model, path, vector, strength, name) -> None:
+    from engine.attributes import apply
+
+    data = page_dataset(path)
+    faces = data.images[GALLERY: GALLERY + 8]
+    before, after = model.reconstruct(faces), apply(model, faces, vector, strength)
+    ui.show_images(np.concatenate([faces, before, after]), per_row=8, scale=2 if faces.shape[-1] > 32 else 3,
+                   caption=f"top: faces · middle: Dec(Enc(x)) · bottom: with s = {strength:g} × “{name}”")
+    if model_cards()[path]["dataset"] == "procfaces":
+        from engine.attributes import probabilities
+        from engine.procfaces import BINARY
+
+        p_before, p_after = probabilities(before), probabilities(after)
+        st.dataframe(pd.DataFrame({"attribute": BINARY, "share before": (p_before > 0.5).mean(0),
+                                   "share after": (p_after > 0.5).mean(0)}),
+                     hide_index=True, column_config={c: st.column_config.ProgressColumn(c, min_value=0, max_value=1)
+                                                     for c in ("share before", "share after")})
+        st.caption("Judged by the shipped attribute classifier (checkpoints/procfaces-attributes), on these 8 faces.")
+
+
+def compare_section(path: str) -> None:
+    """The same edit (attribute from labels) through every shipped model of this dataset."""
+    from engine.attributes import apply, attribute_vector
+
+    dataset = model_cards()[path]["dataset"]
+    if dataset != "procfaces":
+        st.info("The side-by-side uses the procedural faces' labels: pick a procfaces model in the sidebar.")
+        return
+    table = labels(len(page_dataset(path)))
+    c1, c2 = st.columns(2)
+    name = c1.selectbox("Attribute", list(table.columns), index=1, key="cmp-name")
+    strength = c2.slider("Strength", -5.0, 5.0, 1.0, 0.25, key="cmp-strength")
+    faces = page_dataset(path).images[GALLERY: GALLERY + 6]
+    for other in [p for p, info in model_cards().items() if info["dataset"] == dataset]:
+        model = load_model(other)
+        vector = attribute_vector(codes(Choice(other, model_title(other), model, other)), table[name].to_numpy(), name)
+        ui.show_images(np.concatenate([model.reconstruct(faces), apply(model, faces, vector, strength)]), per_row=6,
+                       scale=2, caption=f"{model_title(other)}: Dec(Enc(x)) above, + {strength:g}·v({name}) below")
+
+
+def pick_model() -> Choice:
+    """Sidebar: a shipped model, or the one trained in this session's Train tab."""
+    cards = model_cards()
+    trained, slot = ui.session_model("morph-train"), ui.job_slot("morph-train")
+    options = list(cards) + (["session"] if trained is not None and slot.meta.get("base") in cards else [])
+    with st.sidebar:
+        key = st.selectbox("Model", options, key="morph-model",
+                           format_func=lambda k: f"{trained[1]}" if k == "session" else model_title(k))
+        if key == "session":
+            base = slot.meta["base"]
+            st.caption(f"Trained in this session on {cards[base]['dataset']}.")
+            return Choice(f"session:{id(trained[0])}", trained[1], trained[0], base)
+        st.caption(f"Trained on {cards[key]['dataset']}; its card records the command that made it.")
+    return Choice(key, model_title(key), load_model(key), key)
+
+
+choice = pick_model()
+model, path = choice.model, choice.path
+tab_morph, tab_attr, tab_cmp, tab_gradio, tab_train = st.tabs(
+    ["Morph", "Attribute vectors", "PCA vs conv AE vs VAE", "Two photos (Gradio)", "Train a model"])
+with tab_morph:
+    morph_section(model, path)
+with tab_attr:
+    attribute_section(choice)
+with tab_cmp:
+    compare_section(path)
+with tab_gradio:
+    st.caption("Drop two photos with faces, press Morph: faces are found, cropped like the model's training faces, "
+               "and morphed. The photos are then offered as faces A and B in the Morph tab.")
+    if gradio_widget("morph", build_gradio, height=620):
+        handoff_watch()
+with tab_train:
+    st.caption(f"Train another autoencoder on {model_cards()[path]['dataset']} in the background; when it is done, "
+               "pick it under Model in the sidebar (it stays in this session).")
+    ui.training_panel(page_dataset(path), "morph-train")
+    meta = ui.job_slot("morph-train").meta
+    meta.setdefault("base", path)  # the dataset it trains on

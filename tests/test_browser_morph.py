@@ -1,0 +1,60 @@
+"""The morphing page in a real Chromium: the slider changes the decoded face, two photos dropped into the Gradio
+widget come back as a morph, and the attribute tab edits faces.
+
+Screenshots go to $LATENTLAB_SCREENSHOTS when set (the README uses them), else to pytest's tmp_path.
+"""
+from __future__ import annotations
+
+import pytest
+from conftest import settle
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+MORPH_PICTURE = """() => { const imgs = Array.from(document.querySelectorAll('[data-testid="stImage"]'))
+  .filter((e) => e.innerText.includes('morph at t')); return imgs.length ? imgs[0].querySelector('img').src : null; }"""
+
+
+def test_slider_changes_the_decoded_face(app_url, page, shot):
+    page.goto(app_url + "/morph")
+    page.wait_for_function(MORPH_PICTURE, timeout=120_000)
+    settle(page)
+    before = page.evaluate(MORPH_PICTURE)
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    for _ in range(20):
+        slider.press("ArrowRight")
+    page.wait_for_function(f"() => ({MORPH_PICTURE})() !== {before!r}", timeout=30_000)
+    settle(page)
+    assert not page.get_by_text("morph at t = 0.50").first.is_visible()  # the caption follows the slider
+    shot(page, "morph-slider.png")
+
+
+def test_two_photos_in_the_gradio_widget_come_back_as_a_morph(app_url, page, shot, tmp_path):
+    from skimage.data import astronaut, chelsea
+
+    paths = []
+    for name, image in (("astronaut", astronaut()), ("cat", chelsea())):
+        paths.append(str(tmp_path / f"{name}.jpg"))
+        Image.fromarray(image).save(paths[-1])
+    page.goto(app_url + "/morph")
+    page.get_by_role("tab", name="Two photos (Gradio)").click()
+    widget = page.frame_locator('iframe[src*="sid="]')
+    widget.get_by_role("button", name="Morph").wait_for(timeout=120_000)
+    inputs = widget.locator('input[type="file"]')
+    inputs.nth(0).set_input_files(paths[0])
+    inputs.nth(1).set_input_files(paths[1])
+    widget.get_by_role("button", name="Morph").click()
+    widget.locator('img[src*=".gif"]').first.wait_for(timeout=60_000)
+    assert widget.get_by_text("A: Found").first.is_visible()  # the astronaut's face was detected
+    shot(page, "morph-gradio.png")
+    page.get_by_role("tab", name="Morph", exact=True).click()
+    page.get_by_text("the Gradio widget's photo").first.wait_for(timeout=30_000)  # handed over, page reran
+
+
+def test_attribute_vector_adds_glasses(app_url, page, shot):
+    page.goto(app_url + "/morph")
+    page.get_by_role("tab", name="Attribute vectors").click()
+    page.get_by_text("with s = 1").first.wait_for(timeout=120_000)
+    settle(page)
+    page.get_by_text("Judged by the shipped attribute classifier").first.scroll_into_view_if_needed()
+    shot(page, "morph-attributes.png")

@@ -1,0 +1,118 @@
+"""The morphing page through Streamlit's AppTest: the slider, uploads (good and bad), attribute vectors."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def at(live_navigation) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=180)
+    app.run()
+    app.switch_page("pages/morph.py")
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c for element in at.get("image") for c in element.captions]
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def jpeg(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def upload(at: AppTest, label: str, content: bytes) -> None:
+    at.radio(key=f"morph-src-{label}").set_value("upload").run()
+    uploader = [u for u in at.get("file_uploader") if u.proto.label == f"Photo {label}"][0]
+    uploader.set_value((f"{label}.jpg", content, "image/jpeg")).run()
+
+
+def test_slider_moves_the_morph_and_both_paths_work(at):
+    assert any("morph at t = 0.50" in c for c in captions(at))
+    at.slider(key="morph-t").set_value(0.8).run()
+    ok(at)
+    assert any("morph at t = 0.80" in c for c in captions(at))
+    at.radio(key="morph-method").set_value("slerp").run()
+    ok(at)
+
+
+def test_identical_faces_give_a_constant_morph_with_a_note(at):
+    at.number_input(key="morph-idx-B").set_value(0).run()
+    ok(at)
+    assert any("same face" in i.value for i in at.info)
+
+
+def test_uploaded_photos_are_cropped_for_the_model(at):
+    from skimage.data import astronaut, camera
+
+    upload(at, "A", jpeg(astronaut()))
+    ok(at)
+    assert any("Found" in s.value for s in at.success)
+    upload(at, "B", jpeg(camera()))  # a grey photo for the colour model
+    ok(at)
+    assert any("what the model sees" in c for c in captions(at))
+    assert any("morph at t" in c for c in captions(at))
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.full((10, 10, 3), 128, np.uint8), "too small"),  # a 10×10 photo: centre crop
+    (np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))[..., None].repeat(3, 2), "no face found"),
+])
+def test_photos_without_a_face_fall_back_to_the_centre(at, array, message):
+    upload(at, "A", jpeg(array))
+    assert not at.exception
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any("morph at t" in c for c in captions(at))
+
+
+def test_not_an_image_gets_a_message(at):
+    upload(at, "A", b"definitely not a photo")
+    assert not at.exception
+    assert any("Not an image" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_attribute_vector_from_labels_and_absurd_strength(at):
+    at.selectbox(key="attr-name").set_value("glasses").run()
+    at.selectbox(key="attr-remove").set_value("smile").run()
+    ok(at)
+    assert any("with s = 1" in c for c in captions(at))
+    at.slider(key="attr-strength").set_value(100.0).run()
+    ok(at)
+    assert any("with s = 100" in c for c in captions(at))
+
+
+def test_attribute_from_picked_faces_needs_both_sides(at):
+    at.radio(key="attr-mode").set_value("examples").run()
+    at.multiselect(key="attr-with").set_value([1, 2]).run()
+    assert any("No examples without" in i.value for i in at.info), [i.value for i in at.info]
+    at.multiselect(key="attr-without").set_value([3]).run()
+    ok(at)
+    assert any("your attribute" in c for c in captions(at))
+
+
+def test_every_shipped_model_renders(at):
+    from engine.checkpoints import list_checkpoints
+
+    datasets = set()
+    for path, card in list_checkpoints():
+        at.selectbox(key="morph-model").set_value(str(path)).run()
+        ok(at)
+        assert any(card.dataset in c.value for c in at.sidebar.caption)
+        datasets.add(card.dataset)
+    assert {"procfaces", "faces", "mnist"} <= datasets
