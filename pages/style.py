@@ -223,7 +223,7 @@ def fast_panel(content_key: str, content: np.ndarray) -> None:
 
 
 def gatys_settings(texture: bool) -> dict:
-    from engine.backbones import BUILDERS
+    from engine.backbones import BUILDERS, VGG19, MobileNetV2, RandomVGG19
 
     c1, c2, c3, c4 = st.columns(4)
     backbone = c1.selectbox("Backbone", list(BUILDERS), format_func=BACKBONES.get, key="gatys-backbone")
@@ -242,9 +242,15 @@ def gatys_settings(texture: bool) -> dict:
                                      key="gatys-alpha", disabled=texture)
     style_weight = c2.number_input("style weight (× every w_l)", 0.0, 1e12, 1.0, format="%g", key="gatys-style-w")
     tv_weight = c3.number_input("β total variation", 0.0, 1e12, 10.0, format="%g", key="gatys-tv")
+    with st.expander("Per-layer style weights w_l (shallow layers: colours and fine grain; deep: larger strokes)"):
+        layers = next(c for c in (MobileNetV2, RandomVGG19, VGG19) if c.name == backbone).style_layers
+        cols = st.columns(len(layers))
+        layer_weights = {layer: float(c.number_input(layer, 0.0, 1e12, 1.0, format="%g", key=f"gatys-w-{backbone}-{layer}"))
+                         for c, layer in zip(cols, layers)}
     return dict(mode="texture" if texture else "transfer", backbone=backbone, download=download, size=int(size),
                 steps=int(steps), optimizer=optimizer, lr=float(lr), levels=int(levels), init=init,
-                content_weight=float(content_weight), style_weight=float(style_weight), tv_weight=float(tv_weight))
+                content_weight=float(content_weight), style_weight=float(style_weight), tv_weight=float(tv_weight),
+                layer_weights=layer_weights)
 
 
 def gatys_panel(content: np.ndarray) -> None:

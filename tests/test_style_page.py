@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -109,3 +110,13 @@ def test_pressing_optimize_twice_replaces_the_run_and_huge_weights_are_clamped(a
     at.button(key="gatys-stop").click().run()
     progress = wait_done(at)
     assert not progress.startswith("step 400 / 400")  # stopped early
+
+
+def test_per_layer_weights_reach_the_optimisation(at):
+    at.number_input(key="gatys-w-mobilenet_v2-features.1").set_value(0.0).run()
+    run_optimisation(at, steps=3)
+    wait_done(at)
+    assert not at.error, [e.value for e in at.error]
+    traces = {t["name"]: t["y"] for t in json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]}
+    assert max(traces["style features.1"]) == 0  # its weight w_l = 0: the layer's (weighted) loss is 0
+    assert min(traces["style features.13"]) > 0
