@@ -120,3 +120,40 @@ def test_per_layer_weights_reach_the_optimisation(at):
     traces = {t["name"]: t["y"] for t in json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]}
     assert max(traces["style features.1"]) == 0  # its weight w_l = 0: the layer's (weighted) loss is 0
     assert min(traces["style features.13"]) > 0
+
+
+def encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def gif_two_frames() -> bytes:
+    frames = [Image.new("RGB", (48, 32), c) for c in ((200, 30, 30), (30, 30, 200))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, content", [
+    ("cmyk.jpg", encoded(Image.new("CMYK", (48, 32), (0, 120, 200, 10)), "JPEG")),
+    ("deep.png", encoded(Image.new("I;16", (48, 32), 40000), "PNG")),
+    ("palette.png", encoded(Image.new("RGB", (48, 32), (10, 200, 10)).convert("P"), "PNG")),
+    ("alpha.png", encoded(Image.new("RGBA", (48, 32), (10, 10, 200, 100)), "PNG")),
+    ("animated.gif", gif_two_frames()),
+])
+def test_unusual_image_modes_are_stylized(at, name, content):
+    at.radio(key="style-source").set_value("upload").run()
+    uploader = [u for u in at.get("file_uploader") if "Your photo" in u.proto.label][0]
+    uploader.set_value((name, content, "application/octet-stream")).run()
+    ok = not at.exception and not at.error
+    assert ok, [e.value for e in at.error]
+    assert any(c.startswith("stylized in") for c in image_captions(at)), image_captions(at)
+
+
+def test_a_pixel_bomb_is_refused_with_a_message(at):
+    at.radio(key="style-source").set_value("upload").run()
+    uploader = [u for u in at.get("file_uploader") if "Your photo" in u.proto.label][0]
+    uploader.set_value(("bomb.png", encoded(Image.new("1", (20000, 20000)), "PNG"), "image/png")).run()
+    assert not at.exception
+    assert any("Too many pixels" in e.value for e in at.error), [e.value for e in at.error]
