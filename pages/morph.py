@@ -219,6 +219,9 @@ def morph_section(model, path: str) -> None:
     from engine.morph import Morph
 
     data = page_dataset(path)
+    with st.expander(f"The first {GALLERY} faces of the dataset, by index"):
+        ui.show_images(data.images[:GALLERY], per_row=12, scale=2 if data.images.shape[-1] > 32 else 3,
+                       caption=f"faces 0–{GALLERY - 1}, left to right")
     if st.button("🎲 Random pair", key="morph-random"):
         rng = np.random.default_rng()
         st.session_state["morph-idx-A"], st.session_state["morph-idx-B"] = (int(i) for i in rng.choice(len(data), 2))
@@ -228,6 +231,7 @@ def morph_section(model, path: str) -> None:
         a = face_picker("A", model, path, 0)
     with right:
         b = face_picker("B", model, path, 1)
+    st.session_state["morph-face-A"] = a  # the attribute tab edits it too (an uploaded photo included)
     if a is None or b is None:
         return
     try:
@@ -305,6 +309,11 @@ def attribute_view(model, path, vector, strength, name) -> None:
     from engine.attributes import apply
 
     data = page_dataset(path)
+    face_a = st.session_state.get("morph-face-A")
+    if face_a is not None and face_a.shape == tuple(model.config.input_shape):
+        ui.show_images(np.stack([face_a, model.reconstruct(face_a[None])[0], apply(model, face_a[None], vector,
+                       strength)[0]]), per_row=3, scale=4 if face_a.shape[-1] <= 32 else 2,
+                       caption=f"face A of the Morph tab · Dec(Enc(A)) · with s = {strength:g} × “{name}”")
     faces = data.images[GALLERY: GALLERY + 8]
     before, after = model.reconstruct(faces), apply(model, faces, vector, strength)
     ui.show_images(np.concatenate([faces, before, after]), per_row=8, scale=2 if faces.shape[-1] > 32 else 3,

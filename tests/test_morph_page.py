@@ -97,6 +97,14 @@ def test_attribute_vector_from_labels_and_absurd_strength(at):
     assert any("with s = 100" in c for c in captions(at))
 
 
+def test_attribute_vector_edits_an_uploaded_face(at):
+    from skimage.data import astronaut
+
+    upload(at, "A", jpeg(astronaut()))
+    ok(at)
+    assert any(c.startswith("face A of the Morph tab") for c in captions(at)), captions(at)
+
+
 def test_attribute_from_picked_faces_needs_both_sides(at):
     at.radio(key="attr-mode").set_value("examples").run()
     at.multiselect(key="attr-with").set_value([1, 2]).run()
