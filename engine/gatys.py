@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from engine.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
 from engine.device import configure_threads, pick_device
 from engine.imaging import fit_longest, resize, rgb_float, rgb_uint8
-from engine.jobs import BackgroundJob, TooManyJobs
+from engine.jobs import BackgroundJob, JobStatus, TooManyJobs
 from engine.stylize import StyleError
 
 MAX_WEIGHT = 1e6  # larger loss weights are clamped (with a note): beyond it float32 losses lose the other terms
@@ -246,8 +246,7 @@ def optimize(content, style, config: GatysConfig | None = None, on_step: Callabl
 
 
 @dataclass
-class GatysSnapshot:
-    state: str  # "running", "done", "stopped", "failed"
+class GatysSnapshot(JobStatus):
     step: int = 0
     steps_total: int = 0
     level: int = 0
@@ -262,11 +261,6 @@ class GatysSnapshot:
     best_loss: float = math.inf
     backbone: str = ""
     message: str = ""  # fallbacks and clamped settings
-    error: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state != "running"
 
 
 class GatysJob(BackgroundJob):

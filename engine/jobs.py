@@ -19,8 +19,19 @@ class TooManyJobs(RuntimeError):
 
 
 @dataclass
-class JobSnapshot:
-    state: str  # "running", "done", "stopped", "failed"
+class JobStatus:
+    """What every background job's snapshot says: its state and, when it failed, why."""
+
+    state: str = "running"  # "running", "done", "stopped", "failed"
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+
+@dataclass
+class JobSnapshot(JobStatus):
     epoch: int = 0
     epochs: int = 0
     step: int = 0
@@ -28,11 +39,6 @@ class JobSnapshot:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     val_mse: list[float] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state != "running"
 
 
 class BackgroundJob:
@@ -117,8 +123,7 @@ def wait_for(job: BackgroundJob, timeout: float = 60.0):
 
 
 @dataclass
-class Word2VecSnapshot:
-    state: str  # "running", "done", "stopped", "failed"
+class Word2VecSnapshot(JobStatus):
     epoch: int = 0
     epochs: int = 0
     words_done: int = 0
@@ -127,11 +132,6 @@ class Word2VecSnapshot:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)  # torch backend only
     probes: dict[str, list[str]] = field(default_factory=dict)  # probe word → its nearest words right now
-    error: str | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state != "running"
 
 
 class Word2VecJob(BackgroundJob):

@@ -9,8 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import ui
-from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, handoff_watch,
-                                   request_sid)
+from pages.ui.gradio_embed import gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid
 
 ui.use_app_navigation()
 ui.configure_threads()
@@ -379,8 +378,7 @@ with tab_cmp:
 with tab_gradio:
     st.caption("Drop two photos with faces, press Morph: faces are found, cropped like the model's training faces, "
                "and morphed. The photos are then offered as faces A and B in the Morph tab.")
-    if gradio_widget("morph", build_gradio, height=620):
-        handoff_watch()
+    gradio_widget("morph", build_gradio, height=620)
 with tab_train:
     st.caption(f"Train another autoencoder on {model_cards()[path]['dataset']} in the background; when it is done, "
                "pick it under Model in the sidebar (it stays in this session).")

@@ -6,8 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
-from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, handoff_watch,
-                                   request_sid)
+from pages.ui.gradio_embed import gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid
 
 ui.use_app_navigation()
 ui.configure_threads()
@@ -334,8 +333,7 @@ tab_quick, tab_studio = st.tabs(["Quick: Gradio upload", "Studio: gallery, blend
 with tab_quick:
     st.caption("Drop a photo (and optionally a style picture) into the widget, press Stylize: about a second. "
                "Your photo is then also offered in the Studio tab for the live optimisation.")
-    if gradio_widget("style", build_gradio, height=560):
-        handoff_watch()
+    gradio_widget("style", build_gradio, height=560)
 with tab_studio:
     picked = content_picker()
     if picked is not None:

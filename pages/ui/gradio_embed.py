@@ -80,14 +80,16 @@ def request_sid(request) -> str | None:
 
 
 def gradio_widget(name: str, build: Callable, height: int) -> bool:
-    """Show the Gradio app `name` (built by `build()` → gr.Blocks on first use) in an iframe; False if Gradio
-    could not start, after saying so — the page then offers its Streamlit uploader instead."""
+    """Show the Gradio app `name` (built by `build()` → gr.Blocks on first use) in an iframe, and rerun the page
+    when the widget hands something over; False if Gradio could not start, after saying so — the page then
+    offers its Streamlit uploader instead."""
     try:
         url = _launched(name, build)
     except Exception as e:  # a missing package, no free port: the page still works without the widget
         st.warning(f"The Gradio image widget could not start ({type(e).__name__}: {e}); use the uploader below.")
         return False
     st.iframe(f"{url}/?sid={session_id()}", height=height)
+    handoff_watch()
     st.caption(f"Gradio widget served from {url} — it works where the browser runs on the same machine as the app.")
     return True
 
