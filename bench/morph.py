@@ -7,7 +7,8 @@ Prints
      50 moves (linear and slerp) — target < 100 ms on CPU;
   4. attribute vectors on 1 000 held-out procedural faces (seed 2), conv AE vs VAE, at the default strength:
      "added" = share of faces lacking the attribute that the shipped classifier calls "has it" after the edit
-     (target ≥ 80 %), "unchanged" = share whose other four attributes are classified as in Dec(Enc(x)) (≥ 90 %);
+     (target ≥ 80 %), "unchanged" = share whose other four attributes are classified on the edited face as on the
+     plain reconstruction Dec(Enc(x)) (≥ 90 %), and in brackets the same against the drawn faces' true labels;
      and for mustache, the same with the beard direction projected out;
   5. LFW: conv AE and VAE test MSE vs PCA (and the trained linear AE) at the same code size, on the held-out
      faces of the checkpoint's own split. Course reference: conv AE MSE ≈ 0.0056 on full LFW 32×32; offline only
@@ -78,6 +79,9 @@ def main() -> None:
     lfw = load_dataset("faces", faces_only=True).images
     print("\nslider response (encode once, decode one frame per move; median of 50 moves; target < 100 ms)")
     for name in MODELS:
+        if not (CHECKPOINT_DIR / f"{name}.safetensors").exists():
+            print(f"  {name:22s} not built (checkpoints/rebuild.sh)")
+            continue
         model, card = load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")
         r = slider(model, held[:2] if name.startswith("procfaces") else lfw[:2])
         print(f"  {name:22s} encode {r['encode_ms']:6.1f} ms   move: linear {r['linear_ms']:5.1f} ms, slerp "
@@ -86,8 +90,8 @@ def main() -> None:
     attrs = attributes(1000, seed=2)
     labels = np.stack([attrs[k] for k in BINARY], 1)
     print(f"\nattribute vectors, default strength {at.DEFAULT_STRENGTH}, 1 000 held-out faces (seed 2): "
-          "added % / others unchanged %")
-    print(f"  {'attribute':12s} " + "  ".join(f"{m:>22s}" for m in ("procfaces-conv-32", "procfaces-vae-32")))
+          "added % / others unchanged % (vs true labels %)")
+    print(f"  {'attribute':12s} " + "  ".join(f"{m:>30s}" for m in ("procfaces-conv-32", "procfaces-vae-32")))
     models = {m: load_checkpoint(CHECKPOINT_DIR / f"{m}.safetensors")[0] for m in ("procfaces-conv-32", "procfaces-vae-32")}
     codes = {m: model.encode(held) for m, model in models.items()}
     vectors = {m: {a: at.attribute_vector(codes[m], labels[:, i], a) for i, a in enumerate(BINARY)} for m in models}
@@ -97,8 +101,9 @@ def main() -> None:
         for m, model in models.items():
             v = vectors[m][a] if remove is None else at.remove_direction(vectors[m][a], vectors[m][remove])
             s = at.edit_success(model, held, labels, a, v)
-            cells.append(f"{100 * s['added']:5.1f} / {100 * s['unchanged']:5.1f} (n={s['faces']})")
-        print(f"  {label:16s} " + "  ".join(f"{c:>22s}" for c in cells))
+            cells.append(f"{100 * s['added']:5.1f} / {100 * s['unchanged']:5.1f} ({100 * s['unchanged_vs_labels']:4.1f}) "
+                         f"n={s['faces']}")
+        print(f"  {label:16s} " + "  ".join(f"{c:>30s}" for c in cells))
 
     print("\nLFW subset (100 faces, 25×25, grey; MSE per pixel, [0, 1] scale = the [-0.5, 0.5] scale): test MSE")
     for name in ("lfw-conv-16", "lfw-vae-16", "lfw-linear-16"):

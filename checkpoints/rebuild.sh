@@ -17,13 +17,18 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 fi
 train --dataset digits --kind conv --code 8 --epochs 60 --lr 0.002 --batch-size 64 --out checkpoints/digits-conv-8
 # Issue 6, morphing and attribute vectors: LFW subset faces only (100 faces, 25×25), procedural faces (20k, 64×64 RGB),
-# and the attribute classifier that scores edits (trained on other procedural faces, seed 1).
+# and then the attribute classifier that scores edits: trained on other procedural faces (seed 1) and on their
+# reconstructions by procfaces-conv-32 and procfaces-vae-32, so it must come after those two.
 for kind in conv vae linear; do
   train --dataset faces --option faces_only=true --kind $kind --code 16 --epochs 300 --lr 0.002 --batch-size 16 --out checkpoints/lfw-$kind-16
-  train --dataset procfaces --kind $kind --code 32 --epochs 8 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-$kind-32
 done
-"$PY" -m engine.attributes --out checkpoints/procfaces-attributes
+train --dataset procfaces --kind conv --code 32 --epochs 12 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-conv-32
+train --dataset procfaces --kind vae --code 32 --epochs 16 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-vae-32
+train --dataset procfaces --kind linear --code 32 --epochs 40 --lr 0.001 --batch-size 64 --out checkpoints/procfaces-linear-32
+"$PY" -m engine.attributes --epochs 24 --out checkpoints/procfaces-attributes
+# Explorer maps for the autoencoders only: classifiers and GANs have no codes to project.
 for ckpt in checkpoints/*.safetensors; do
   case "$ckpt" in *.map.safetensors) continue ;; esac
+  grep -q '"format": "latentlab-autoencoder-1"' "${ckpt%.safetensors}.json" || continue
   "$PY" -m engine project "$ckpt" --methods pca,tsne,umap
 done

@@ -99,14 +99,26 @@ def _blur_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, seed: int = 0,
-                     test_fraction: float = 0.1, batch_size: int = 64, lr: float = 2e-3) -> tuple[nn.Sequential, dict]:
-    """Adam on the mean binary cross-entropy of every attribute (labels N×A of 0/1), with blur augmentation;
-    metrics: held-out accuracy per attribute."""
+                     test_fraction: float = 0.1, batch_size: int = 64, lr: float = 2e-3,
+                     views: dict[str, np.ndarray] | None = None) -> tuple[nn.Sequential, dict]:
+    """Adam on the mean binary cross-entropy of every attribute (labels N×A of 0/1), with blur augmentation.
+
+    views: other renderings of the same N faces, row-aligned with images (e.g. {"procfaces-conv-32": Dec(Enc(x))}),
+    all carrying the drawn faces' labels. Each epoch shows every training face once, in a view drawn at random
+    (the drawing or one of the views), so the classifier reads an autoencoder's soft reconstructions as well as
+    the sharp drawings; the split is by face, so no held-out face is seen in any view.
+    metrics: held-out accuracy per attribute on the drawn faces (test_accuracy) and on each view
+    (test_accuracy_views)."""
     from engine.train import split_indices
 
     start = time.perf_counter()
+    views = dict(views or {})
+    for view, rows in views.items():
+        if np.shape(rows) != np.shape(images):
+            raise ValueError(f"View {view!r} has shape {np.shape(rows)}, the drawn faces {np.shape(images)}.")
     train_idx, test_idx = split_indices(len(images), test_fraction, seed)
-    x, y = torch.as_tensor(images, dtype=torch.float32), torch.as_tensor(labels, dtype=torch.float32)
+    stack = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in (images, *views.values())])  # V×N×3×64×64
+    y = torch.as_tensor(labels, dtype=torch.float32)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = classifier_net(labels.shape[1])
@@ -115,16 +127,21 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, se
     net.train()
     for _ in range(epochs):
         order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=gen)]
+        which = torch.randint(len(stack), (len(order),), generator=gen)
         for b in range(0, len(order), batch_size):
             idx = order[b:b + batch_size]
-            loss = F.binary_cross_entropy_with_logits(net(_blur_augment(x[idx], gen)), y[idx])
+            batch = stack[which[b:b + batch_size], idx]
+            loss = F.binary_cross_entropy_with_logits(net(_blur_augment(batch, gen)), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
     net.eval()
-    predicted = predict(images[test_idx], net)
-    accuracy = (predicted == labels[test_idx].astype(bool)).mean(0)
-    metrics = {"test_accuracy": {name: float(a) for name, a in zip(BINARY, accuracy)},
+
+    def accuracy(rows: np.ndarray) -> dict[str, float]:
+        hit = (predict(rows[test_idx], net) == labels[test_idx].astype(bool)).mean(0)
+        return {name: round(float(a), 4) for name, a in zip(BINARY, hit)}
+
+    metrics = {"test_accuracy": accuracy(images), "test_accuracy_views": {k: accuracy(v) for k, v in views.items()},
                "train_images": len(train_idx), "test_images": len(test_idx), "epochs": epochs,
                "seconds": round(time.perf_counter() - start, 1)}
     return net, metrics
@@ -180,22 +197,33 @@ def load_classifier(path: str | Path = CLASSIFIER_PATH) -> tuple[nn.Sequential, 
 def edit_success(model: Autoencoder, images: np.ndarray, labels: np.ndarray, name: str, vector: np.ndarray,
                  strength: float = DEFAULT_STRENGTH, net: nn.Module | None = None) -> dict:
     """Add `name` to the faces that lack it (labels: N×A 0/1 in BINARY order) and ask the classifier.
-    added: share now classified as having it; unchanged: share whose other attributes are classified as in the
-    plain reconstruction Dec(Enc(x)) (so the autoencoder's own blur is not counted against the vector)."""
+
+    added: share of those faces now classified as having it.
+    unchanged: share whose four other attributes are classified on the edited face Dec(Enc(x) + s·v) exactly as on
+      the plain reconstruction Dec(Enc(x)) — the edit is judged against what the autoencoder gives without it,
+      so its own blur (a smile it loses, age lines it never draws) is not counted against the vector.
+    unchanged_each: the same per other attribute.
+    unchanged_vs_labels: for reference, the share whose other attributes on the edited face match the drawn
+      faces' true labels (this mixes the autoencoder's reconstruction errors into the score)."""
     column = BINARY.index(name)
-    lacking = images[~np.asarray(labels)[:, column].astype(bool)]
+    has = np.asarray(labels)[:, column].astype(bool)
+    lacking = images[~has]
     if len(lacking) == 0:
         raise ValueError(f"Every face already has {name}.")
     before = predict(model.reconstruct(lacking), net)
     after = predict(apply(model, lacking, vector, strength), net)
     others = [i for i in range(len(BINARY)) if i != column]
     same = after[:, others] == before[:, others]
+    true = after[:, others] == np.asarray(labels)[~has][:, others].astype(bool)
     return {"faces": len(lacking), "added": float(after[:, column].mean()), "unchanged": float(same.all(1).mean()),
-            "unchanged_each": {BINARY[i]: float(same[:, j].mean()) for j, i in enumerate(others)}}
+            "unchanged_each": {BINARY[i]: float(same[:, j].mean()) for j, i in enumerate(others)},
+            "unchanged_vs_labels": float(true.all(1).mean())}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the shipped classifier: `python -m engine.attributes --out checkpoints/procfaces-attributes`."""
+    """Train the shipped classifier: `python -m engine.attributes --out checkpoints/procfaces-attributes`
+    (after the procedural-face autoencoders whose reconstructions it also learns from)."""
+    from engine.checkpoints import load_checkpoint
     from engine.device import configure_threads
     from engine.procfaces import attributes, procfaces
 
@@ -203,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.attributes", description=main.__doc__)
     parser.add_argument("--faces", type=int, default=10_000)
     parser.add_argument("--data-seed", type=int, default=1, help="procfaces seed (1: not the autoencoders' faces)")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--reconstructions", default="procfaces-conv-32,procfaces-vae-32",
+                        help="comma-separated shipped autoencoders whose Dec(Enc(x)) of the same faces are also "
+                             "trained on, with the drawn faces' labels ('' for none)")
+    parser.add_argument("--epochs", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", required=True)
@@ -212,12 +243,20 @@ def main(argv: list[str] | None = None) -> int:
     data = procfaces(args.faces, seed=args.data_seed)
     attrs = attributes(args.faces, seed=args.data_seed)
     labels = np.stack([attrs[k] for k in BINARY], 1)
-    net, metrics = train_classifier(data.images, labels, epochs=args.epochs, seed=args.seed)
-    card = {"data": "procfaces", "dataset_options": {"limit": args.faces, "seed": args.data_seed},
-            "dataset_source": data.source, "metrics": metrics, "seed": args.seed,
+    views, sources = {}, {}
+    for name in filter(None, (n.strip() for n in args.reconstructions.split(","))):
+        model, model_card = load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")
+        views[name] = np.clip(model.reconstruct(data.images), 0, 1)
+        sources[name] = {"created": model_card.created, "command": model_card.command}
+    net, metrics = train_classifier(data.images, labels, epochs=args.epochs, seed=args.seed, views=views)
+    card = {"data": "procfaces" + "".join(f" + {name} reconstructions" for name in views),
+            "dataset_options": {"limit": args.faces, "seed": args.data_seed},
+            "dataset_source": data.source, "reconstructions": sources, "metrics": metrics, "seed": args.seed,
             "command": "python -m engine.attributes " + " ".join(shlex.quote(a) for a in argv)}
     path = save_classifier(net, args.out, card)
-    print(f"wrote {path}: held-out accuracy {metrics['test_accuracy']} in {metrics['seconds']} s")
+    print(f"wrote {path} in {metrics['seconds']} s: held-out accuracy on drawn faces {metrics['test_accuracy']}")
+    for name, acc in metrics["test_accuracy_views"].items():
+        print(f"  on {name} reconstructions {acc}")
     return 0
 
 
