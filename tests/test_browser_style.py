@@ -46,9 +46,8 @@ def test_gradio_widget_stylizes_an_upload_and_hands_it_to_the_studio(app_url, pa
     option = page.get_by_text("the photo from the Gradio widget")
     option.wait_for(timeout=30_000)  # the page reran by itself when the widget handed the photo over
     option.click()
-    settle(page)
+    page.get_by_text("photo, 200×300").first.wait_for(timeout=60_000)  # upright: 200 wide, 300 high
     page.get_by_text("stylized in").first.wait_for(timeout=60_000)
-    assert page.get_by_text("photo, 200×300").first.is_visible()
 
 
 def test_live_optimisation_shows_images_and_losses(app_url, page, shot):
