@@ -32,7 +32,7 @@ from engine.device import configure_threads, pick_device
 from engine.toy2d import TOY_SETS, mode_metrics, toy_points
 
 POINT_SETS = (*TOY_SETS, "custom")
-IMAGE_SETS = ("mnist", "digits", "fashion", "faces")
+IMAGE_SETS = ("mnist", "digits", "fashion", "faces", "custom-images")  # custom-images: the caller passes them
 HIST_EDGES = np.linspace(0, 1, 21)  # bins of hist_real / hist_fake
 MAX_LR = 10.0
 LOSS_LIMIT = 1e4  # |loss| above this counts as divergence
@@ -602,6 +602,8 @@ class GANTrainer:
 def _load_data(config: GANConfig) -> np.ndarray:
     if config.data == "custom":
         raise ValueError("Custom 2-D data needs its points: read them with engine.toy2d.read_points_csv.")
+    if config.data == "custom-images":
+        raise ValueError("Custom images need their array: load them with engine.data.load_image_zip or load_image_folder.")
     if config.is_2d:
         return toy_points(config.data, TOY_POINTS, config.seed)
     from engine.data import load_dataset

@@ -261,22 +261,29 @@ def image_view() -> None:
     from engine.gan import DCGAN_PATH, GANConfig, GANTrainer, load_trainer
 
     status = dataset_status()
-    available = [k for k in IMAGE_TITLES if status.get(k) is None]  # a string says why a dataset is missing
+    available = [k for k in IMAGE_TITLES if status.get(k) is None] + ["upload"]  # a string says why one is missing
     left, right = st.columns([2, 3])
     with left:
-        data = st.selectbox("Images", available, format_func=IMAGE_TITLES.get, key="gan-images")
+        data = st.selectbox("Images", available, format_func=lambda k: IMAGE_TITLES.get(k, "your images (a zip)"),
+                            key="gan-images")
+        images = None if data == "upload" else ui.dataset(data).images
+        if data == "upload":
+            images = uploaded_images()
+            if images is None:
+                return
         start_from = "scratch"
         if data == "mnist" and DCGAN_PATH.exists():
             start_from = st.radio("Start from", ["shipped", "scratch"], horizontal=True, key="gan-start", format_func={
                 "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
         hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4, gp_weight=10.0))
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
-    build = {"data": data, "from": start_from, "seed": int(seed)}
+    build = {"data": data, "from": start_from, "seed": int(seed), "images": ui.content_hash(images.tobytes())}
 
     def make():
         if start_from == "shipped":
             return load_trainer(DCGAN_PATH, **hyper)
-        return GANTrainer(GANConfig(data=data, seed=int(seed), **hyper), ui.dataset(data).images)
+        name = "custom-images" if data == "upload" else data
+        return GANTrainer(GANConfig(data=name, seed=int(seed), **hyper), images)
 
     with st.spinner("Building the networks…"):
         trainer = trainer_for("gan-img", build, make)
@@ -312,6 +319,25 @@ def image_frame(trainer) -> None:
     c1, c2 = st.columns(2)
     c1.plotly_chart(losses, key="gan-img-loss")
     c2.plotly_chart(probabilities, key="gan-img-prob")
+
+
+def uploaded_images() -> np.ndarray | None:
+    """The user's own images from a zip, 28×28 grey or 32×32 colour, or None (after saying why)."""
+    from engine.data import ImageRejected
+
+    upload = st.file_uploader("A zip of images (PNG, JPEG…)", type=["zip"], key="gan-zip", max_upload_size=200)
+    color = st.toggle("Colour (32×32 RGB) instead of grey 28×28", key="gan-zip-color")
+    if upload is None:
+        st.info("Upload a zip of at least a few hundred images of one kind (faces, shoes, logos…).")
+        return None
+    content = upload.getvalue()
+    try:
+        data = ui.uploaded_zip(ui.content_hash(content), content, 32 if color else 28, color)
+    except (ImageRejected, ValueError) as e:
+        st.error(str(e))
+        return None
+    st.caption(f"{len(data):,} images from {upload.name}.")
+    return data.images
 
 
 def interpolation(trainer) -> None:

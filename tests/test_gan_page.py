@@ -104,3 +104,28 @@ def test_both_views_train_at_once_in_one_session(at):
     click(at, "⏸ Pause", 0)
     click(at, "⏸ Pause", 0)
     assert "running" not in status(at, 0) and "running" not in status(at, 1)
+
+
+def test_own_images_from_a_zip_train_in_the_image_view(at):
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for i in range(40):
+            image = Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8))
+            png = io.BytesIO()
+            image.save(png, format="PNG")
+            zf.writestr(f"img{i}.png", png.getvalue())
+    at.selectbox(key="gan-images").set_value("upload").run()
+    assert any("zip" in i.value for i in at.info)
+    uploader = [u for u in at.get("file_uploader") if "zip" in u.proto.label][0]
+    uploader.set_value(("mine.zip", buffer.getvalue(), "application/zip")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("40 images from mine.zip" in c.value for c in at.caption)
+    click(at, "Step k+M", 1)  # the image view's step button
+    assert "iteration 1 " in status(at, 1)
