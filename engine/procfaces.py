@@ -28,6 +28,7 @@ GLASSES_RADIUS, GLASSES_COLOUR = 4.4, np.array([0.03, 0.03, 0.05], np.float32)
 SKIN_LIGHT, SKIN_DARK = np.array([0.98, 0.84, 0.72], np.float32), np.array([0.42, 0.27, 0.17], np.float32)
 HAIR_LIGHT, HAIR_DARK = np.array([0.86, 0.70, 0.38], np.float32), np.array([0.14, 0.10, 0.07], np.float32)
 LIP_COLOUR = np.array([0.62, 0.16, 0.18], np.float32)
+AGE_FOREHEAD_V, AGE_LINE_HALF_WIDTH, AGE_LINE_SHADE = (-9.3, -12.0), 1.1, 0.5  # shade: × skin colour
 
 
 def sample_params(n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -112,7 +113,7 @@ def _render_chunk(p: dict[str, np.ndarray]) -> np.ndarray:
          "tilt": col(p["brow_tilt"]), "curve": col(p["mouth_curvature"])}
     skin = _mix(SKIN_LIGHT, SKIN_DARK, p["skin_tone"])
     hair = _mix(HAIR_LIGHT, HAIR_DARK, p["hair_tone"])
-    colours = {"skin": skin, "hair": hair, "brow": hair * 0.8, "shade": skin * 0.72,
+    colours = {"skin": skin, "hair": hair, "brow": hair * 0.8, "shade": skin * 0.72, "wrinkle": skin * AGE_LINE_SHADE,
                "white": np.full((n, 3), 0.97, np.float32), "iris": np.full((n, 3), [0.25, 0.17, 0.12], np.float32),
                "lip": np.broadcast_to(LIP_COLOUR, (n, 3)), "frame": np.broadcast_to(GLASSES_COLOUR, (n, 3))}
     for rows, cols, gate, colour, shape in LAYERS:
@@ -156,9 +157,17 @@ def _beard(u, v, q):
 
 
 def _age_lines(u, v, q):
-    forehead = np.minimum(np.abs(v + 9.7) + np.maximum(np.abs(u) - 6.5, 0),
-                          np.abs(v + 11.6) + np.maximum(np.abs(u) - 5.5, 0))
-    return np.minimum(forehead, _segment(np.abs(u), v, 3.8, 3.0, 6.8, MOUTH_V - 0.5)) - 0.45
+    """Two bold forehead lines between the brows and the hairline (stopping at the hair) and crow's feet: two short
+    rays fanning out from beyond each glasses rim (so glasses never cover them), kept inside the head. Every stroke
+    is 2.2 face units (≥ 2 px) wide, so a 32-d autoencoder can reproduce them."""
+    w = AGE_LINE_HALF_WIDTH
+    forehead = np.minimum(np.abs(v - AGE_FOREHEAD_V[0]) + np.maximum(np.abs(u) - 6.5, 0),
+                          np.abs(v - AGE_FOREHEAD_V[1]) + np.maximum(np.abs(u) - 5.0, 0))
+    forehead = np.maximum(forehead - w, q["hl"] + 1.5 * np.abs(u) / q["rx"] - v)  # not into the hair
+    corner, au = q["ex"] + GLASSES_RADIUS + 2.2, np.abs(u)  # clear of the rim (ring outer edge: ex + 5.0)
+    feet = np.minimum(_segment(au, v, corner, EYE_V - 0.4, corner + 2.2, EYE_V - 1.9),
+                      _segment(au, v, corner, EYE_V + 0.4, corner + 2.2, EYE_V + 1.9)) - w
+    return np.minimum(forehead, np.maximum(feet, _head(u, v, q) + 1.0))
 
 
 def _brows(u, v, q):
@@ -197,7 +206,7 @@ LAYERS = (
     (*_window(21, -25, -10), None, "hair",
      lambda u, v, q: np.maximum(_hair_ellipse(u, v, q), v - q["hl"] - 1.5 * np.abs(u) / q["rx"])),
     (*_window(19, 5, 21), "beard", "hair", _beard),
-    (*_window(8, -13, MOUTH_V + 1), "age_lines", "shade", _age_lines),
+    (*_window(18, -14, 1), "age_lines", "wrinkle", _age_lines),
     (*_window(1.5, -0.5, 6), None, "shade", lambda u, v, q: _segment(u, v, 0, 0.5, 0, 5.2) - 0.7),  # nose
     (*_window(12.5, -10, 0), None, "brow", _brows),
     (*_window(11, -4.5, 0.5), None, "white", _eyes),
