@@ -60,4 +60,4 @@ WORDS = st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="w
 GAN = st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan")
 STYLE = st.Page("pages/style.py", title="Style transfer", icon="🎨", url_path="style")
 MORPH = st.Page("pages/morph.py", title="Morphing", icon="🎭", url_path="morph")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN, MORPH, STYLE]).run()
+st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN, STYLE, MORPH]).run()

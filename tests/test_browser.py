@@ -233,7 +233,7 @@ def test_fashion_20k_points(app_url, page, shot):
 def test_home_links_to_the_explorer(app_url, page, shot):
     page.goto(app_url + "/")
     page.get_by_role("heading", name="Latent Lab").wait_for(timeout=30_000)
-    page.get_by_text("Coming next").wait_for()
+    page.get_by_role("link", name="Open style transfer").wait_for()  # the last section
     settle(page)
     shot(page, "home.png")
     page.get_by_role("link", name="Open the explorer").click()
