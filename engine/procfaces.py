@@ -27,7 +27,9 @@ MOUTH_HALF_WIDTH = 6.0
 GLASSES_RADIUS, GLASSES_COLOUR = 4.4, np.array([0.03, 0.03, 0.05], np.float32)
 SKIN_LIGHT, SKIN_DARK = np.array([0.98, 0.84, 0.72], np.float32), np.array([0.42, 0.27, 0.17], np.float32)
 HAIR_LIGHT, HAIR_DARK = np.array([0.86, 0.70, 0.38], np.float32), np.array([0.14, 0.10, 0.07], np.float32)
-LIP_COLOUR = np.array([0.62, 0.16, 0.18], np.float32)
+LIP_COLOUR = np.array([0.40, 0.06, 0.08], np.float32)
+MUSTACHE_SHADE = 0.55  # × hair colour: darker than hair and beard, so it shows on any skin and over a beard
+SMILE_DEPTH = 1.6  # a smile's drawn depth (face units) per unit of mouth_curvature; frowns are drawn as sampled
 AGE_FOREHEAD_V, AGE_LINE_HALF_WIDTH, AGE_LINE_SHADE = (-9.3, -12.0), 1.1, 0.5  # shade: × skin colour
 
 
@@ -113,7 +115,7 @@ def _render_chunk(p: dict[str, np.ndarray]) -> np.ndarray:
          "tilt": col(p["brow_tilt"]), "curve": col(p["mouth_curvature"])}
     skin = _mix(SKIN_LIGHT, SKIN_DARK, p["skin_tone"])
     hair = _mix(HAIR_LIGHT, HAIR_DARK, p["hair_tone"])
-    colours = {"skin": skin, "hair": hair, "brow": hair * 0.8, "shade": skin * 0.72, "wrinkle": skin * AGE_LINE_SHADE,
+    colours = {"skin": skin, "hair": hair, "brow": hair * 0.8, "mustache": hair * MUSTACHE_SHADE, "shade": skin * 0.72, "wrinkle": skin * AGE_LINE_SHADE,
                "white": np.full((n, 3), 0.97, np.float32), "iris": np.full((n, 3), [0.25, 0.17, 0.12], np.float32),
                "lip": np.broadcast_to(LIP_COLOUR, (n, 3)), "frame": np.broadcast_to(GLASSES_COLOUR, (n, 3))}
     for rows, cols, gate, colour, shape in LAYERS:
@@ -185,12 +187,31 @@ def _irises(u, v, q):
 
 
 def _mustache(u, v, q):
-    return np.maximum(np.abs(v - (MOUTH_V - 2.6) - 0.08 * u * u) - 1.2, np.abs(u) - 6.0)
+    """A thick bar (3.2 face units) arching over the upper lip."""
+    return np.maximum(np.abs(v - (MOUTH_V - 3.0) - 0.08 * u * u) - 1.6, np.abs(u) - 6.5)
+
+
+def _lip_line(u, q):
+    """The lower edge of the mouth opening: flat at MOUTH_V at the corners, SMILE_DEPTH× deeper for a smile."""
+    curve = np.where(q["curve"] > 0, SMILE_DEPTH * q["curve"], q["curve"])
+    return MOUTH_V + curve * (1 - (u / MOUTH_HALF_WIDTH) ** 2)
+
+
+def _lens(u, v, top, bottom, half_width):
+    """Signed distance (vertical, approximate) to the region top(u) ≤ v ≤ bottom(u), |u| ≤ half_width."""
+    return np.maximum(np.abs(v - (top + bottom) / 2) - (bottom - top) / 2, np.abs(u) - half_width)
 
 
 def _mouth(u, v, q):
-    centre = MOUTH_V + q["curve"] * (1 - (u / MOUTH_HALF_WIDTH) ** 2)
-    return np.maximum(np.abs(v - centre) - 0.9, np.abs(u) - MOUTH_HALF_WIDTH)
+    """Bold dark lips: the region between the flat corner line and the curved lip line, 0.9 units thicker above and
+    1.4 below; a smile's is a deep crescent (filled with teeth, _teeth), other mouths a flat or frowning bar."""
+    line = _lip_line(u, q)
+    return _lens(u, v, np.minimum(MOUTH_V, line) - 0.9, np.maximum(MOUTH_V, line) + 1.4, MOUTH_HALF_WIDTH)
+
+
+def _teeth(u, v, q):
+    """White teeth inside a smile's crescent (smiling faces only), so smile vs not is many pixels, not a line's bend."""
+    return _lens(u, v, np.full_like(u, MOUTH_V + 0.4), _lip_line(u, q) - 0.3, MOUTH_HALF_WIDTH - 1.5)
 
 
 def _glasses(u, v, q):
@@ -211,8 +232,9 @@ LAYERS = (
     (*_window(12.5, -10, 0), None, "brow", _brows),
     (*_window(11, -4.5, 0.5), None, "white", _eyes),
     (*_window(10, -4, 0), None, "iris", _irises),
-    (*_window(7.5, 5, 12), "mustache", "hair", _mustache),
-    (*_window(7, 7.5, 15), None, "lip", _mouth),
+    (*_window(9, 4, 12), "mustache", "mustache", _mustache),
+    (*_window(7, 7.5, 17.5), None, "lip", _mouth),
+    (*_window(5, 9.5, 16), "smile", "white", _teeth),
     (*_window(13, -7.5, 3.5), "glasses", "frame", _glasses),
 )
 

@@ -39,7 +39,7 @@ def test_glasses_colour_present_iff_label():
 def test_mustache_hair_above_the_mouth_iff_label():
     params = pf.sample_params(300, seed=2)
     images = pf.render(params)
-    hair = pf._mix(pf.HAIR_LIGHT, pf.HAIR_DARK, params["hair_tone"])
+    hair = pf._mix(pf.HAIR_LIGHT, pf.HAIR_DARK, params["hair_tone"]) * pf.MUSTACHE_SHADE  # darker than the hair
     x, y = pf.to_pixels(params, 0.0, pf.MOUTH_V - 2.6)
     pixel = images[np.arange(300), :, np.round(y).astype(int), np.round(x).astype(int)]
     is_hair = np.abs(pixel - hair).max(1) < 0.02
