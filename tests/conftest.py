@@ -101,6 +101,22 @@ def live_navigation(monkeypatch):
     monkeypatch.setattr(PagesManager, "__init__", patched)
 
 
+@pytest.fixture
+def open_page(live_navigation):
+    """open_page("pages/x.py"): an AppTest that ran app.py, switched to that page and ran it without exceptions."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_(page: str, timeout: float = 180) -> AppTest:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+        app.run()
+        app.switch_page(page)
+        app.run()
+        assert not app.exception, [e.message for e in app.exception]
+        return app
+
+    return open_
+
+
 # --- real-browser helpers ----------------------------------------------------------------------
 # Every visible picture on the page has loaded (the hidden sprite sheets do not count).
 IMAGES_LOADED = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] img'))

@@ -2,22 +2,15 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture
-def at(live_navigation) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.run()
-    app.switch_page("pages/gan.py")
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
+def at(open_page) -> AppTest:
+    return open_page("pages/gan.py")
 
 
 def status(at: AppTest, which: int = 0) -> str:

@@ -2,24 +2,17 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture
-def at(live_navigation) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=180)
-    app.run()
-    app.switch_page("pages/morph.py")
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
+def at(open_page) -> AppTest:
+    return open_page("pages/morph.py")
 
 
 def captions(at: AppTest) -> list[str]:

@@ -4,23 +4,16 @@ from __future__ import annotations
 import io
 import json
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture
-def at(live_navigation) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=180)
-    app.run()
-    app.switch_page("pages/style.py")
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
+def at(open_page) -> AppTest:
+    return open_page("pages/style.py")
 
 
 def captions(at: AppTest) -> list[str]:

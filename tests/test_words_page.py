@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 WORDS = "pages/words.py"
 
 
 @pytest.fixture
-def at(live_navigation) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.run()
-    app.switch_page(WORDS)
-    app.run()
-    assert_ok(app)
-    return app
+def at(open_page) -> AppTest:
+    return open_page(WORDS)
 
 
 def assert_ok(at: AppTest, errors: bool = False) -> None:
