@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.machine import cpu_model  # noqa: E402
 SHIPPED = ROOT / "checkpoints" / "mnist-conv-16.safetensors"
 SIZES = (2_000, 5_000, 20_000)
 GRID = 28  # the explorer page decodes a GRID × GRID grid over the map before drawing it
@@ -43,14 +43,6 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - start, out
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def fmt(seconds: float | None) -> str:

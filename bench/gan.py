@@ -16,7 +16,6 @@ Run from the repository root: `.venv/bin/python bench/gan.py` (up to about 10 mi
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -27,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.machine import cpu_model  # noqa: E402
 
 CAP_SECONDS = 8 * 60
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +39,6 @@ ITERATION = """() => { const t = Array.from(document.querySelectorAll('[data-tes
   return m ? parseInt(m[1].replace(/,/g, '')) : 0; }"""
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def rate(trainer, n: int) -> float:

@@ -19,22 +19,17 @@ Run from the repository root: `LATENTLAB_THREADS=1 .venv/bin/python bench/morph.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.machine import cpu_model  # noqa: E402
 
 MODELS = ("procfaces-conv-32", "procfaces-vae-32", "procfaces-linear-32", "lfw-conv-16", "lfw-vae-16", "lfw-linear-16")
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def slider(model, images, moves: int = 50) -> dict:

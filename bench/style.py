@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.gan import cpu_model  # noqa: E402
+from bench.machine import cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_VISIBLE = 20

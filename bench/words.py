@@ -13,13 +13,13 @@ Run from the repository root: `.venv/bin/python bench/words.py` (about 3 minutes
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.machine import cpu_model  # noqa: E402
 
 
 def timed(fn, repeat=1):
@@ -41,7 +41,7 @@ def main() -> None:
     from engine.words import evaluate_analogies, glove_6b_50d, read_analogy_questions
 
     threads = configure_threads(1)
-    print(f"Latent Lab words benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {platform.processor() or platform.machine()}, "
+    print(f"Latent Lab words benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, "
           f"{os.cpu_count()} cores, torch {torch.__version__} with {threads} thread, load {os.getloadavg()[0]:.1f}")
     load_s, wv = timed(glove_6b_50d)
     kv = KeyedVectors(wv.dim)
