@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import shlex
 import sys
 import time
@@ -22,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
-from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json
+from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
 from engine.models import Autoencoder
 from engine.morph import check_images
 from engine.procfaces import BINARY
@@ -164,25 +163,16 @@ def predict(images: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
 
 def save_classifier(net: nn.Module, path: str | Path, card: dict) -> Path:
     """<stem>.safetensors (weights, card in the metadata) and <stem>.json."""
-    stem = Path(path)
-    base = stem.name.removesuffix(".safetensors")
-    out = stem.with_name(base + ".safetensors")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    base = Path(path).name.removesuffix(".safetensors")
     card = {**card, "name": base, "format": CLASSIFIER_FORMAT, "attributes": list(BINARY),
             "created": time.strftime("%Y-%m-%d %H:%M:%S")}
-    text = json.dumps(card, indent=2, sort_keys=True)
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(out), metadata={CLASSIFIER_KEY: text})
-    stem.with_name(base + ".json").write_text(text + "\n")
-    return out
+    return save_weights(net.state_dict(), path, CLASSIFIER_KEY, card)
 
 
 @functools.lru_cache(maxsize=2)
 def load_classifier(path: str | Path = CLASSIFIER_PATH) -> tuple[nn.Sequential, dict]:
     """The shipped attribute classifier and its card; safetensors weights only, never a pickle."""
-    card = read_card_json(path, CLASSIFIER_KEY, "attribute classifier")
-    if card.get("format") != CLASSIFIER_FORMAT:
-        raise CheckpointError(f"{Path(path).name} has format {card.get('format')!r}; this version reads "
-                              f"{CLASSIFIER_FORMAT!r}.")
+    card = read_card_json(path, CLASSIFIER_KEY, "attribute classifier", CLASSIFIER_FORMAT)
     net = classifier_net(len(card["attributes"]))
     try:
         net.load_state_dict(load_file(str(path)), strict=True)
