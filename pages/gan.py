@@ -266,9 +266,9 @@ def image_view() -> None:
     with left:
         data = st.selectbox("Images", available, format_func=lambda k: IMAGE_TITLES.get(k, "your images (a zip)"),
                             key="gan-images")
-        images = None if data == "upload" else ui.dataset(data).images
+        images, source = (None, None) if data == "upload" else (ui.dataset(data).images, data)
         if data == "upload":
-            images = uploaded_images()
+            images, source = uploaded_images()
             if images is None:
                 return
         start_from = "scratch"
@@ -277,7 +277,7 @@ def image_view() -> None:
                 "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
         hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4, gp_weight=10.0))
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
-    build = {"data": data, "from": start_from, "seed": int(seed), "images": ui.content_hash(images.tobytes())}
+    build = {"data": data, "from": start_from, "seed": int(seed), "images": source}
 
     def make():
         if start_from == "shipped":
@@ -321,23 +321,25 @@ def image_frame(trainer) -> None:
     c2.plotly_chart(probabilities, key="gan-img-prob")
 
 
-def uploaded_images() -> np.ndarray | None:
-    """The user's own images from a zip, 28×28 grey or 32×32 colour, or None (after saying why)."""
+def uploaded_images() -> tuple[np.ndarray | None, str | None]:
+    """The user's own images from a zip, 28×28 grey or 32×32 colour, and a key naming them; (None, None) after
+    saying why not."""
     from engine.data import ImageRejected
 
     upload = st.file_uploader("A zip of images (PNG, JPEG…)", type=["zip"], key="gan-zip", max_upload_size=200)
     color = st.toggle("Colour (32×32 RGB) instead of grey 28×28", key="gan-zip-color")
     if upload is None:
         st.info("Upload a zip of at least a few hundred images of one kind (faces, shoes, logos…).")
-        return None
+        return None, None
     content = upload.getvalue()
+    key = ui.content_hash(content)
     try:
-        data = ui.uploaded_zip(ui.content_hash(content), content, 32 if color else 28, color)
+        data = ui.uploaded_zip(key, content, 32 if color else 28, color)
     except (ImageRejected, ValueError) as e:
         st.error(str(e))
-        return None
+        return None, None
     st.caption(f"{len(data):,} images from {upload.name}.")
-    return data.images
+    return data.images, f"{key}-{color}"
 
 
 def interpolation(trainer) -> None:

@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
-from pages.ui.gradio_embed import gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid
+from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid,
+                                   session_id)
 
 ui.use_app_navigation()
 ui.configure_threads()
@@ -137,7 +138,7 @@ def content_picker() -> tuple[str, np.ndarray] | None:
         return f"sample:{name}", sample(name)
     if source == "gradio":
         image = handoff_get("content")
-        return f"gradio:{ui.content_hash(image.tobytes())}", image
+        return f"gradio:{session_id()}:{handoff_get('version')}", image  # no hashing of a large array per rerun
     upload = st.file_uploader("Your photo (JPEG, PNG, GIF, TIFF, WebP…)", key="style-upload", max_upload_size=50)
     if upload is None:
         st.info("Upload a photo, or pick a sample.")
