@@ -28,7 +28,8 @@ GLASSES_RADIUS, GLASSES_COLOUR = 4.4, np.array([0.03, 0.03, 0.05], np.float32)
 SKIN_LIGHT, SKIN_DARK = np.array([0.98, 0.84, 0.72], np.float32), np.array([0.42, 0.27, 0.17], np.float32)
 HAIR_LIGHT, HAIR_DARK = np.array([0.86, 0.70, 0.38], np.float32), np.array([0.14, 0.10, 0.07], np.float32)
 LIP_COLOUR = np.array([0.40, 0.06, 0.08], np.float32)
-MUSTACHE_SHADE = 0.55  # × hair colour: darker than hair and beard, so it shows on any skin and over a beard
+MUSTACHE_SHADE = 0.55  # × hair colour: darker than hair and beard
+MIN_CONTRAST = 0.3  # least RGB distance of hair and of mustache from the skin, so a beard or mustache always shows
 SMILE_DEPTH = 1.6  # a smile's drawn depth (face units) per unit of mouth_curvature; frowns are drawn as sampled
 AGE_FOREHEAD_V, AGE_LINE_HALF_WIDTH, AGE_LINE_SHADE = (-9.3, -12.0), 1.1, 0.5  # shade: × skin colour
 
@@ -37,7 +38,8 @@ def sample_params(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """n faces' attributes: binary ones as 0/1 int64, continuous ones as float32; background colour (n×3).
 
     Mustaches are likelier with a beard (70 % vs 20 %), as in real faces: the correlated pair the
-    attribute page's "remove a correlated direction" needs.
+    attribute page's "remove a correlated direction" needs. Hair tones too close to the skin are redrawn
+    (MIN_CONTRAST): a blond beard on pale skin is invisible at 64 px, and its label would be a lie.
     """
     if n < 1:
         raise ValueError(f"Need at least one face, got {n}.")
@@ -55,6 +57,7 @@ def sample_params(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     p.update(skin_tone=u(0, 1), hair_tone=u(0, 1), head_width=u(0.85, 1.1), hairline=u(-15.5, -13),
              eye_spacing=u(6.3, 7.7), brow_tilt=u(-0.25, 0.25), angle=u(-8, 8), scale=u(0.92, 1.08),
              dx=u(-2.5, 2.5), dy=u(-2, 2))
+    p["hair_tone"] = _contrasting_hair(p["skin_tone"], p["hair_tone"], rng)
     p["mouth_curvature"] = np.where(p["smile"] == 1, u(2.0, 3.2), u(-1.2, 0.3)).astype(np.float32)
     p["background"] = rng.uniform(0.55, 0.95, (n, 3)).astype(np.float32)
     return p
@@ -68,6 +71,30 @@ def attributes(limit: int | None = None, seed: int = 0) -> dict[str, np.ndarray]
 
 def _mix(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     return a + t[:, None] * (b - a)
+
+
+def skin_and_hair(skin_tone: np.ndarray, hair_tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """N×3 skin and hair colours of the given tones."""
+    return _mix(SKIN_LIGHT, SKIN_DARK, skin_tone), _mix(HAIR_LIGHT, HAIR_DARK, hair_tone)
+
+
+def contrast(skin_tone: np.ndarray, hair_tone: np.ndarray) -> np.ndarray:
+    """The smaller RGB distance of the hair and of the mustache from the skin, per face."""
+    skin, hair = skin_and_hair(skin_tone, hair_tone)
+    return np.minimum(np.linalg.norm(hair - skin, axis=1), np.linalg.norm(hair * MUSTACHE_SHADE - skin, axis=1))
+
+
+def _contrasting_hair(skin_tone: np.ndarray, hair_tone: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """hair_tone with every tone closer to its skin than MIN_CONTRAST redrawn (the darkest hair, tone 1, always
+    contrasts: 0.34 from the darkest skin)."""
+    hair_tone = hair_tone.copy()
+    for _ in range(20):
+        low = np.flatnonzero(contrast(skin_tone, hair_tone) < MIN_CONTRAST)
+        if len(low) == 0:
+            return hair_tone
+        hair_tone[low] = rng.uniform(0, 1, len(low)).astype(np.float32)
+    hair_tone[contrast(skin_tone, hair_tone) < MIN_CONTRAST] = 1.0
+    return hair_tone
 
 
 def _cover(d: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -113,8 +140,7 @@ def _render_chunk(p: dict[str, np.ndarray]) -> np.ndarray:
     img = np.broadcast_to(p["background"][:, :, None, None], (n, 3, SIZE, SIZE)).copy()
     q = {"s": s, "rx": col(17 * p["head_width"]), "hl": col(p["hairline"]), "ex": col(p["eye_spacing"]),
          "tilt": col(p["brow_tilt"]), "curve": col(p["mouth_curvature"])}
-    skin = _mix(SKIN_LIGHT, SKIN_DARK, p["skin_tone"])
-    hair = _mix(HAIR_LIGHT, HAIR_DARK, p["hair_tone"])
+    skin, hair = skin_and_hair(p["skin_tone"], p["hair_tone"])
     colours = {"skin": skin, "hair": hair, "brow": hair * 0.8, "mustache": hair * MUSTACHE_SHADE, "shade": skin * 0.72, "wrinkle": skin * AGE_LINE_SHADE,
                "white": np.full((n, 3), 0.97, np.float32), "iris": np.full((n, 3), [0.25, 0.17, 0.12], np.float32),
                "lip": np.broadcast_to(LIP_COLOUR, (n, 3)), "frame": np.broadcast_to(GLASSES_COLOUR, (n, 3))}
@@ -154,8 +180,9 @@ def _hair_ellipse(u, v, q):
 
 
 def _beard(u, v, q):
+    """Jaw and chin, round the mouth from the lips down: the upper lip stays bare, so a mustache is drawn on skin."""
     jaw = np.maximum.reduce([_head(u, v, q), MOUTH_V - 3.5 - v, -_ellipse(u, v, 0, 3, q["rx"] - 3.2, 15.0)])
-    return np.minimum(jaw, _ellipse(u, v, 0, MOUTH_V + 0.5, 7.5, 4.5))
+    return np.minimum(jaw, np.maximum(_ellipse(u, v, 0, MOUTH_V + 0.5, 7.5, 4.5), MOUTH_V - 1.2 - v))
 
 
 def _age_lines(u, v, q):

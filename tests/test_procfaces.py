@@ -36,21 +36,27 @@ def test_glasses_colour_present_iff_label():
     assert np.all((counts > 3) == (params["glasses"] == 1)), counts[:20]
 
 
-def test_mustache_hair_above_the_mouth_iff_label():
+def test_mustache_above_the_mouth_iff_label_with_or_without_a_beard():
     params = pf.sample_params(300, seed=2)
     images = pf.render(params)
-    hair = pf._mix(pf.HAIR_LIGHT, pf.HAIR_DARK, params["hair_tone"]) * pf.MUSTACHE_SHADE  # darker than the hair
-    x, y = pf.to_pixels(params, 0.0, pf.MOUTH_V - 2.6)
+    skin, hair = pf.skin_and_hair(params["skin_tone"], params["hair_tone"])
+    x, y = pf.to_pixels(params, 0.0, pf.MOUTH_V - 3.0)  # the mustache's centre line, between nose and lips
     pixel = images[np.arange(300), :, np.round(y).astype(int), np.round(x).astype(int)]
-    is_hair = np.abs(pixel - hair).max(1) < 0.02
-    no_beard = params["beard"] == 0  # a beard also covers the upper lip
-    assert np.all(is_hair[no_beard] == (params["mustache"][no_beard] == 1))
+    is_mustache = np.abs(pixel - hair * pf.MUSTACHE_SHADE).max(1) < 0.02
+    is_skin = np.abs(pixel - skin).max(1) < 0.02  # a beard leaves the upper lip bare
+    assert params["beard"].sum() > 50
+    assert np.all(is_mustache == (params["mustache"] == 1)) and np.all(is_skin == (params["mustache"] == 0))
+
+
+def test_hair_beard_and_mustache_always_contrast_with_the_skin():
+    params = pf.sample_params(5000, seed=0)
+    assert pf.contrast(params["skin_tone"], params["hair_tone"]).min() >= pf.MIN_CONTRAST
+    assert params["hair_tone"].min() < 0.05 and params["hair_tone"].max() > 0.95  # blond and black hair both occur
 
 
 @pytest.mark.parametrize("name", pf.BINARY)
 def test_each_binary_attribute_changes_only_its_region(name):
     params = pf.sample_params(200, seed=7)
-    params = {k: v[params["beard"] == 0] for k, v in params.items()}  # a beard hides the mustache
     flipped = {**params, name: 1 - params[name]}
     if name == "smile":  # the drawn quantity is the curvature; the label says which side of 1 it is
         flipped["mouth_curvature"] = np.where(params["smile"] == 1, -0.5, 2.5).astype(np.float32)
