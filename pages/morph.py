@@ -113,8 +113,11 @@ def build_gradio():
     from engine.imaging import to_uint8
     from engine.morph import Morph, gif_bytes, strip_png
 
-    faces = sorted((p for p, info in model_cards().items() if info["dataset"] in FACE_DATASETS),
-                   key=lambda p: model_cards()[p]["dataset"] != "faces")  # real photos: the LFW models first
+    def photo_first(path: str) -> tuple[bool, bool]:  # real photos: models of LFW's faces only, then of LFW
+        info = model_cards()[path]
+        return info["dataset"] != "faces", not info["options"].get("faces_only")
+
+    faces = sorted((p for p, info in model_cards().items() if info["dataset"] in FACE_DATASETS), key=photo_first)
 
     def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
         try:
