@@ -19,9 +19,11 @@ train --dataset digits --kind conv --code 8 --epochs 60 --lr 0.002 --batch-size 
 # Issue 6, morphing and attribute vectors: LFW subset faces only (100 faces, 25×25), procedural faces (20k, 64×64 RGB),
 # and then the attribute classifier that scores edits: trained on other procedural faces (seed 1) and on their
 # reconstructions by procfaces-conv-32 and procfaces-vae-32, so it must come after those two.
-for kind in conv vae linear; do
-  train --dataset faces --option faces_only=true --kind $kind --code 16 --epochs 300 --lr 0.002 --batch-size 16 --out checkpoints/lfw-$kind-16
-done
+# 90 training faces: mirrored and shifted batches (--augment), and input noise for the conv AE, keep them from overfitting.
+lfw() { train --dataset faces --option faces_only=true --code 16 --lr 0.002 --batch-size 16 --augment "$@"; }
+lfw --kind conv --noise 0.1 --epochs 300 --out checkpoints/lfw-conv-16
+lfw --kind vae --epochs 300 --out checkpoints/lfw-vae-16
+lfw --kind linear --epochs 1000 --out checkpoints/lfw-linear-16
 train --dataset procfaces --kind conv --code 32 --epochs 12 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-conv-32
 train --dataset procfaces --kind vae --code 32 --epochs 16 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-vae-32
 train --dataset procfaces --kind linear --code 32 --epochs 40 --lr 0.001 --batch-size 64 --out checkpoints/procfaces-linear-32

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--device", default=None)
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--max-seconds", type=float, default=None)
+    t.add_argument("--augment", action="store_true", help="mirror and shift each batch (small face sets)")
     t.add_argument("--out", required=True, help="output path without suffix, e.g. checkpoints/mnist-conv-16")
 
     p = sub.add_parser("project", help="compute 2-D maps of a checkpoint's dataset codes and store them")
@@ -99,7 +100,8 @@ def _train(args, argv) -> int:
         channels=args.channels, sparse_l1=args.sparse_l1, noise_sigma=args.noise,
         input_dropout=args.input_dropout, code_dropout=args.code_dropout, kl_weight=args.kl_weight))
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                         device=args.device, threads=args.threads, max_seconds=args.max_seconds)
+                         device=args.device, threads=args.threads, max_seconds=args.max_seconds,
+                         augment=args.augment)
     last = [0.0]
 
     def report(p):

@@ -6,7 +6,7 @@ import torch
 from engine.data import load_dataset
 from engine.device import configure_threads
 from engine.models import AEConfig, Autoencoder
-from engine.train import Progress, TrainConfig, split_indices, train
+from engine.train import Progress, TrainConfig, augment_batch, split_indices, train
 
 configure_threads(1)
 
@@ -151,3 +151,23 @@ def test_tiny_dataset_with_large_validation_share_still_trains(digits):
     result = train(small_model(), digits[:3], config(epochs=2, val_fraction=0.9))
     assert len(result.train_index) == 1 and len(result.val_index) == 2
     assert len(result.losses) == 2 and len(result.val_mse) == 2
+
+
+def test_augment_mirrors_some_faces_and_shifts_the_batch_by_at_most_a_pixel():
+    x = torch.rand(64, 3, 6, 7)
+    out = augment_batch(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(torch.cat([x, x.flip(-1)]), (1, 1, 1, 1), mode="replicate")
+    shifts = [(dy, dx) for dy in range(3) for dx in range(3)
+              if all(torch.equal(out[i], padded[i, :, dy:dy + 6, dx:dx + 7]) or
+                     torch.equal(out[i], padded[64 + i, :, dy:dy + 6, dx:dx + 7]) for i in range(64))]
+    assert len(shifts) == 1  # one shift for the whole batch, every image itself or its mirror
+    dy, dx = shifts[0]
+    mirrored = [not torch.equal(out[i], padded[i, :, dy:dy + 6, dx:dx + 7]) for i in range(64)]
+    assert 10 < sum(mirrored) < 54
+
+
+def test_augmented_training_is_reproducible_and_learns(digits):
+    a = train(small_model(), digits, config(augment=True))
+    b = train(small_model(), digits, config(augment=True))
+    assert a.losses == b.losses and a.val_mse[-1] < a.val_mse[0]
