@@ -239,6 +239,8 @@ def test_train_from_the_page(live_navigation):
     at = explorer("digits")
     [epochs] = [n for n in at.number_input if n.label == "Epochs"]
     epochs.set_value(1)
+    [augment] = [c for c in at.checkbox if c.label == "Mirror and shift"]
+    augment.check()
     [start] = [b for b in at.button if b.label == "Start training"]
     start.click().run()
     assert_ok(at)
@@ -254,7 +256,7 @@ def test_train_from_the_page(live_navigation):
     assert at.success, f"training did not finish in 30 s: {[p.proto.text for p in at.get('progress')]}"
     assert "Training done" in at.success[0].value, at.success[0].value
     at.run()
-    trained = [o for o in model_radio(at).options if o.endswith("(trained here)")]
+    trained = [o for o in model_radio(at).options if o.endswith("augmented (trained here)")]
     assert trained, model_radio(at).options
 
     model_radio(at).set_value(trained[0]).run()

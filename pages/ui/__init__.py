@@ -179,10 +179,13 @@ def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
         noise = c2.number_input("Denoising: noise σ", 0.0, 2.0, 0.0)
         in_drop = c3.number_input("Input dropout", 0.0, 0.95, 0.0)
         code_drop = c4.number_input("Code dropout", 0.0, 0.95, 0.0)
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3, c4 = st.columns(4)
         lr = c1.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.5f")
         batch = c2.number_input("Batch size", 1, 4096, 64)
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0)
+        augment = c4.checkbox("Mirror and shift", help="Augmentation: each batch mirrored left-right at random and "
+                              "shifted by up to a pixel. Helps small sets of faces (LFW's 90) overfit less; "
+                              "wrong for digits, whose mirror images are not digits.")
         start = st.form_submit_button("Start training", type="primary", disabled=running)
     if start and not running:  # a second click while a job runs must not start another
         try:
@@ -192,12 +195,14 @@ def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
             model = Autoencoder(AEConfig(kind=kind, input_shape=data.image_shape, code_size=int(code),
                                          sparse_l1=sparse, noise_sigma=noise, input_dropout=in_drop,
                                          code_dropout=code_drop))
-            config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed))
+            config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed),
+                                 augment=augment)
             config.validate()
             slot.job = TrainingJob(model, data.images, config).start()
             from engine.device import describe, pick_device
 
-            slot.meta = {"title": f"{MODEL_KINDS[kind]}, code {int(code)} (trained here)", "shown_done": False,
+            title = f"{MODEL_KINDS[kind]}, code {int(code)}{', augmented' if augment else ''} (trained here)"
+            slot.meta = {"title": title, "shown_done": False,
                          "device": describe(pick_device())}
             running = True
         except (ValueError, TooManyJobs) as e:
