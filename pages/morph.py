@@ -383,8 +383,9 @@ with tab_gradio:
                "and morphed. The photos are then offered as faces A and B in the Morph tab.")
     gradio_widget("morph", build_gradio, height=620)
 with tab_train:
-    st.caption(f"Train another autoencoder on {model_cards()[path]['dataset']} in the background; when it is done, "
+    st.caption(f"Train another autoencoder on {model_cards()[path]['dataset']} in the background, or continue "
+               "training the one picked in the sidebar (a copy: the shipped model stays as it is). When it is done, "
                "pick it under Model in the sidebar (it stays in this session).")
-    ui.training_panel(page_dataset(path), "morph-train")
+    ui.training_panel(page_dataset(path), "morph-train", current=(choice.title, model))
     meta = ui.job_slot("morph-train").meta
     meta.setdefault("base", path)  # the dataset it trains on

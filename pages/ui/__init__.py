@@ -160,27 +160,38 @@ def loss_chart(losses: list[float], val_mse: list[float], height: int = 220):
     return fig
 
 
-def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
-    """Form → background TrainingJob → live loss chart with a stop button (a fragment polls the job)."""
+def training_panel(data, slot_name: str, default_kind: str = "conv", current: tuple[str, object] | None = None) -> None:
+    """Form → background TrainingJob → live loss chart with a stop button (a fragment polls the job).
+
+    current: (title, model) of the model in use, offered as a starting point: "continue training" trains a copy
+    of it (its architecture fixed), so the shipped or cached model itself never changes."""
+    import copy
+
     from engine.jobs import TooManyJobs, TrainingJob
     from engine.models import MODEL_KINDS, AEConfig, Autoencoder
     from engine.train import TrainConfig
 
     slot = job_slot(slot_name)
     running = slot.job is not None and not slot.job.snapshot().finished
+    resume = current is not None and st.radio(
+        "Start from", [False, True], horizontal=True, key=f"{slot_name}-resume",
+        format_func=lambda r: f"{current[0]} (continue training)" if r else "fresh random weights")
+    arch = current[1].config if resume else AEConfig(kind=default_kind)
     with st.form(f"{slot_name}-form"):
         c1, c2, c3 = st.columns(3)
-        kind = c1.selectbox("Model", list(MODEL_KINDS), index=list(MODEL_KINDS).index(default_kind),
-                            format_func=MODEL_KINDS.get)
-        code = c2.number_input("Code size", 1, 512, 16)
+        kind = c1.selectbox("Model", list(MODEL_KINDS), index=list(MODEL_KINDS).index(arch.kind),
+                            format_func=MODEL_KINDS.get, disabled=resume)
+        code = c2.number_input("Code size", 1, max(512, arch.code_size), arch.code_size, disabled=resume)
         epochs = c3.number_input("Epochs", 1, 500, 10)
         c1, c2, c3, c4 = st.columns(4)
-        sparse = c1.number_input("Sparse: L1 weight λ", 0.0, 10.0, 0.0, format="%.4f")
-        noise = c2.number_input("Denoising: noise σ", 0.0, 2.0, 0.0)
-        in_drop = c3.number_input("Input dropout", 0.0, 0.95, 0.0)
-        code_drop = c4.number_input("Code dropout", 0.0, 0.95, 0.0)
+        sparse = c1.number_input("Sparse: L1 weight λ", 0.0, 10.0, arch.sparse_l1, format="%.4f", disabled=resume)
+        noise = c2.number_input("Denoising: noise σ", 0.0, 2.0, arch.noise_sigma, disabled=resume)
+        in_drop = c3.number_input("Input dropout", 0.0, 0.95, arch.input_dropout, disabled=resume)
+        code_drop = c4.number_input("Code dropout", 0.0, 0.95, arch.code_dropout, disabled=resume)
         c1, c2, c3, c4 = st.columns(4)
-        lr = c1.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.5f")
+        lr = c1.number_input("Learning rate", 1e-5, 1.0, 5e-4 if resume else 2e-3, format="%.5f",
+                             help="Continuing starts lower (5e-4): at the fresh default a trained model's error "
+                                  "first goes up (Adam's first steps are large).")
         batch = c2.number_input("Batch size", 1, 4096, 64)
         seed = c3.number_input("Seed", 0, 2**31 - 1, 0)
         augment = c4.checkbox("Mirror and shift", help="Augmentation: each batch mirrored left-right at random and "
@@ -192,16 +203,21 @@ def training_panel(data, slot_name: str, default_kind: str = "conv") -> None:
             import torch
 
             torch.manual_seed(int(seed))  # the seed fixes the initial weights too, not only the batches
-            model = Autoencoder(AEConfig(kind=kind, input_shape=data.image_shape, code_size=int(code),
-                                         sparse_l1=sparse, noise_sigma=noise, input_dropout=in_drop,
-                                         code_dropout=code_drop))
+            if resume:
+                model = copy.deepcopy(current[1])
+                title = f"{current[0].removesuffix(' (trained here)')} + {int(epochs)} epochs"
+            else:
+                model = Autoencoder(AEConfig(kind=kind, input_shape=data.image_shape, code_size=int(code),
+                                             sparse_l1=sparse, noise_sigma=noise, input_dropout=in_drop,
+                                             code_dropout=code_drop))
+                title = f"{MODEL_KINDS[kind]}, code {int(code)}"
             config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), seed=int(seed),
                                  augment=augment)
             config.validate()
             slot.job = TrainingJob(model, data.images, config).start()
             from engine.device import describe, pick_device
 
-            title = f"{MODEL_KINDS[kind]}, code {int(code)}{', augmented' if augment else ''} (trained here)"
+            title += f"{', augmented' if augment else ''} (trained here)"
             slot.meta = {"title": title, "shown_done": False,
                          "device": describe(pick_device())}
             running = True
