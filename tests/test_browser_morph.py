@@ -58,3 +58,17 @@ def test_attribute_vector_adds_glasses(app_url, page, shot):
     settle(page)
     page.get_by_text("Judged by the shipped attribute classifier").first.scroll_into_view_if_needed()
     shot(page, "morph-attributes.png")
+
+
+def test_continue_training_in_the_train_tab(app_url, page, shot):
+    page.goto(app_url + "/morph")
+    page.get_by_role("tab", name="Train a model").click()
+    page.get_by_text("(continue training)").first.click()
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Training done").first.wait_for(timeout=120_000)
+    settle(page)
+    shot(page, "morph-train.png")
+    page.get_by_text("+ 1 epoch (trained here)").first.wait_for(timeout=30_000)  # offered in the sidebar

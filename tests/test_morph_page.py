@@ -148,7 +148,7 @@ def test_continue_training_the_shipped_model_trains_a_copy(at):
     # shipped model's 0.002.
     assert float(re.search(r"validation MSE (\d+\.\d+)", done[0]).group(1)) < 0.003, done[0]
     at.run()
-    continued = [o for o in at.selectbox(key="morph-model").options if "+ 1 epochs (trained here)" in o]
+    continued = [o for o in at.selectbox(key="morph-model").options if "+ 1 epoch (trained here)" in o]
     assert continued, at.selectbox(key="morph-model").options
     assert image_urls(at) == before  # the shipped model in use draws exactly what it drew before
     at.selectbox(key="morph-model").set_value("session").run()

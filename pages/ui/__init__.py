@@ -155,9 +155,18 @@ def loss_chart(losses: list[float], val_mse: list[float], height: int = 220):
                         mode="lines+markers", name="validation MSE", yaxis="y2")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step",
                       yaxis=dict(title="loss", type="log"),
-                      yaxis2=dict(title="val MSE", overlaying="y", side="right", type="log"),
+                      yaxis2=dict(title="val MSE", overlaying="y", side="right", type="log",
+                                  range=_log_range(val_mse) if val_mse else None, tickformat=".2g"),
                       legend=dict(orientation="h", y=1.15))
     return fig
+
+
+def _log_range(values: list[float]) -> list[float]:
+    """A log axis's range round the values, at least 0.4 decades wide: plotly's own range for one point (or a
+    nearly flat curve) gets ticks labelled with bare digits."""
+    lo, hi = np.log10(max(min(values), 1e-12)), np.log10(max(max(values), 1e-12))
+    pad = max(0.05, (0.4 - (hi - lo)) / 2)
+    return [lo - pad, hi + pad]
 
 
 def training_panel(data, slot_name: str, default_kind: str = "conv", current: tuple[str, object] | None = None) -> None:
@@ -205,7 +214,7 @@ def training_panel(data, slot_name: str, default_kind: str = "conv", current: tu
             torch.manual_seed(int(seed))  # the seed fixes the initial weights too, not only the batches
             if resume:
                 model = copy.deepcopy(current[1])
-                title = f"{current[0].removesuffix(' (trained here)')} + {int(epochs)} epochs"
+                title = f"{current[0].removesuffix(' (trained here)')} + {int(epochs)} epoch{'s' * (epochs != 1)}"
             else:
                 model = Autoencoder(AEConfig(kind=kind, input_shape=data.image_shape, code_size=int(code),
                                              sparse_l1=sparse, noise_sigma=noise, input_dropout=in_drop,
