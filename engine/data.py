@@ -199,10 +199,13 @@ def _lfw_people(download: bool) -> ImageDataset:
                         f"Labeled Faces in the Wild, people with ≥{LFW_MIN_FACES} photos (scikit-learn cache)")
 
 
-def faces(faces_only: bool = False, download: bool = False, limit: int | None = None) -> ImageDataset:
-    """Full LFW when cached or downloadable, else scikit-image's 100 faces + 100 non-faces at 25×25."""
+def faces(faces_only: bool = False, download: bool = False, limit: int | None = None,
+          subset: bool = False) -> ImageDataset:
+    """Full LFW when cached or downloadable, else scikit-image's 100 faces + 100 non-faces at 25×25.
+
+    subset: the 25×25 subset even when full LFW is cached (what a model trained on the subset takes)."""
     notes = []
-    if download or (data_dir() / "lfw_home" / "lfw_funneled").is_dir():
+    if not subset and (download or (data_dir() / "lfw_home" / "lfw_funneled").is_dir()):
         try:
             return _lfw_people(download)
         except Exception as e:  # offline or a broken cache: the bundled subset still teaches the idea

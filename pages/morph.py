@@ -39,7 +39,8 @@ def model_cards() -> dict[str, dict]:
     found = {}
     for path, card in list_checkpoints():
         found[str(path)] = {"name": card.name, "dataset": card.dataset, "options": card.dataset_options or {},
-                            "kind": card.model["kind"], "code": card.model["code_size"]}
+                            "kind": card.model["kind"], "code": card.model["code_size"],
+                            "shape": tuple(card.model["input_shape"])}
     order = {name: i for i, name in enumerate(FACE_DATASETS)}
     return dict(sorted(found.items(), key=lambda kv: (order.get(kv[1]["dataset"], len(order)), kv[1]["dataset"],
                                                       kv[1]["name"])))
@@ -59,9 +60,21 @@ def load_model(path: str):
 
 
 def page_dataset(path: str):
+    """The faces of the model's dataset. With full LFW in the user's cache, "faces" loads it at 32×32; a model of
+    the bundled 25×25 subset then gets the subset (say so: the page shows fewer faces than the cache holds)."""
     info = model_cards()[path]
     options = {**info["options"], **({"limit": DATA_LIMIT[info["dataset"]]} if info["dataset"] in DATA_LIMIT else {})}
-    return ui.dataset(info["dataset"], json.dumps(options, sort_keys=True))
+    data = ui.dataset(info["dataset"], json.dumps(options, sort_keys=True))
+    if data.image_shape != info["shape"] and info["dataset"] == "faces":
+        data = ui.dataset("faces", json.dumps({**options, "subset": True}, sort_keys=True))
+        st.sidebar.info(f"Full LFW is in your cache, but {info['name']} was trained on scikit-image's 25×25 "
+                        "subset: this page shows that subset. `python -m engine train --dataset faces …` trains "
+                        "a model on full LFW, and the page lists it.")
+    if data.image_shape != info["shape"]:
+        st.error(f"{info['name']} takes images of shape {'×'.join(map(str, info['shape']))}, but its dataset "
+                 f"{info['dataset']} now gives {'×'.join(map(str, data.image_shape))}. Pick another model.")
+        st.stop()
+    return data
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ def test_faces_full_lfw_or_fallback(monkeypatch):
     monkeypatch.setattr(sklearn.datasets, "fetch_lfw_people", lambda **kw: lfw)
     ds = data.faces(download=True)
     assert ds.images.shape == (3, 1, 32, 32) and ds.label_names == ["Ada", "Bo"] and ds.labels.tolist() == [0, 1, 1]
+    assert data.faces(download=True, subset=True).images.shape == (200, 1, 25, 25)  # what the shipped models take
 
     def offline(**kw):
         raise OSError("no network")

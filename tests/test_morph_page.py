@@ -154,3 +154,21 @@ def test_continue_training_the_shipped_model_trains_a_copy(at):
     at.selectbox(key="morph-model").set_value("session").run()
     ok(at)
     assert "Trained in this session on procfaces." in [c.value for c in at.sidebar.caption]
+
+
+def test_a_subset_model_with_full_lfw_in_the_cache_gets_the_subset(open_page, monkeypatch, tmp_path):
+    """Model/dataset size mismatch: full LFW loads at 32×32, the shipped LFW models take the 25×25 subset."""
+    import engine.data
+    from engine.checkpoints import CHECKPOINT_DIR
+    from engine.data import ImageDataset
+
+    monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path))
+    (tmp_path / "lfw_home" / "lfw_funneled").mkdir(parents=True)
+    full = np.random.default_rng(0).random((300, 1, 32, 32), dtype=np.float32)
+    monkeypatch.setattr(engine.data, "_lfw_people", lambda download: ImageDataset(
+        "faces", full, np.zeros(300, np.int64), ["someone"], "full LFW (test stand-in)"))
+    at = open_page("pages/morph.py")
+    at.selectbox(key="morph-model").set_value(str(CHECKPOINT_DIR / "lfw-conv-16.safetensors")).run()
+    ok(at)
+    assert any("trained on scikit-image's 25×25 subset" in i.value for i in at.sidebar.info)
+    assert any("morph at t = 0.50" in c for c in captions(at))
