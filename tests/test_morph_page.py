@@ -156,7 +156,18 @@ def test_continue_training_the_shipped_model_trains_a_copy(at):
     assert "Trained in this session on procfaces." in [c.value for c in at.sidebar.caption]
 
 
-def test_a_subset_model_with_full_lfw_in_the_cache_gets_the_subset(open_page, monkeypatch, tmp_path):
+@pytest.fixture
+def fresh_datasets():
+    """The page's process-wide dataset cache emptied before and after: this test's stand-in for full LFW must
+    neither find the real subset cached nor be left cached for later tests."""
+    from pages import ui
+
+    ui.dataset.clear()
+    yield
+    ui.dataset.clear()
+
+
+def test_a_subset_model_with_full_lfw_in_the_cache_gets_the_subset(fresh_datasets, open_page, monkeypatch, tmp_path):
     """Model/dataset size mismatch: full LFW loads at 32×32, the shipped LFW models take the 25×25 subset."""
     import engine.data
     from engine.checkpoints import CHECKPOINT_DIR
