@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -66,10 +66,10 @@ def page_dataset(path: str):
     options = {**info["options"], **({"limit": DATA_LIMIT[info["dataset"]]} if info["dataset"] in DATA_LIMIT else {})}
     data = ui.dataset(info["dataset"], json.dumps(options, sort_keys=True))
     if data.image_shape != info["shape"] and info["dataset"] == "faces":
-        data = ui.dataset("faces", json.dumps({**options, "subset": True}, sort_keys=True))
-        st.sidebar.info(f"Full LFW is in your cache, but {info['name']} was trained on scikit-image's 25×25 "
-                        "subset: this page shows that subset. `python -m engine train --dataset faces …` trains "
-                        "a model on full LFW, and the page lists it.")
+        data = replace(ui.dataset("faces", json.dumps({**options, "subset": True}, sort_keys=True)), notes=[
+            f"Full LFW is in your cache, but {info['name']} was trained on scikit-image's 25×25 subset: this page "
+            "shows that subset. `python -m engine train --dataset faces …` trains a model on full LFW, and the "
+            "page lists it."])
     if data.image_shape != info["shape"]:
         st.error(f"{info['name']} takes images of shape {'×'.join(map(str, info['shape']))}, but its dataset "
                  f"{info['dataset']} now gives {'×'.join(map(str, data.image_shape))}. Pick another model.")
@@ -381,8 +381,15 @@ def pick_model() -> Choice:
     return Choice(key, model_title(key), load_model(key), key)
 
 
+def dataset_notes(path: str) -> None:
+    """Fallbacks of the page's dataset (full LFW cached but not what the model takes; offline), once per run."""
+    for note in page_dataset(path).notes:
+        st.sidebar.info(note)
+
+
 choice = pick_model()
 model, path = choice.model, choice.path
+dataset_notes(path)
 tab_morph, tab_attr, tab_cmp, tab_gradio, tab_train = st.tabs(
     ["Morph", "Attribute vectors", "PCA vs conv AE vs VAE", "Two photos (Gradio)", "Train a model"])
 with tab_morph:
