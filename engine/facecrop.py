@@ -22,7 +22,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps
 
-from engine.data import MAX_IMAGE_PIXELS, open_image
+from engine.imageio import MAX_IMAGE_PIXELS, open_image
 
 DETECT_SIDE = 512
 WORK_SIDE = 1024  # the photo is kept at most this big: enough for any model input and for box editing
@@ -82,7 +82,7 @@ class Photo:
 
 def load_photo(source: str | Path | bytes | BinaryIO | Image.Image) -> Photo:
     """Decode an untrusted upload and shrink it to WORK_SIDE. Big JPEGs are decoded at a reduced size (draft);
-    everything else, and anything unusual, goes through engine.data.open_image (size guard, EXIF rotation)."""
+    everything else, and anything unusual, goes through engine.imageio.open_image (size guard, EXIF rotation)."""
     if isinstance(source, Image.Image):
         image, size = (source if source.mode in ("L", "RGB") else source.convert("RGB")), source.size
     else:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from engine.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
 from engine.device import configure_threads, pick_device
-from engine.imaging import fit_longest, resize, rgb_float, rgb_uint8
+from engine.imageio import fit_longest, resize, rgb_float, rgb_uint8
 from engine.jobs import BackgroundJob, JobStatus, TooManyJobs
 from engine.stylize import StyleError
 
@@ -164,7 +164,7 @@ def optimize(content, style, config: GatysConfig | None = None, on_step: Callabl
              should_stop: Callable[[], bool] | None = None, backbone: Backbone | None = None) -> GatysResult:
     """Run the optimisation; `on_step` gets a StepReport every step, `should_stop()` ends it after any step.
 
-    `content` is ignored in texture mode (may be None). Images: anything engine.imaging.rgb_float accepts.
+    `content` is ignored in texture mode (may be None). Images: anything engine.imageio.rgb_float accepts.
     """
     config = config or GatysConfig()
     notes = config.validate()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from engine.imaging import grid, png_bytes, to_uint8
+from engine.imageio import grid, png_bytes, to_uint8
 from engine.latent import path
 from engine.models import Autoencoder
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.imaging import fit_longest, rgb_float, rgb_uint8
+from engine.imageio import fit_longest, rgb_float, rgb_uint8
 from engine.stylize import NUM_STYLES, StyleError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "styles"
@@ -76,7 +76,7 @@ def load_style(name: str, uploads: Mapping[str, np.ndarray] | None = None) -> np
 
 
 def read_upload(source) -> np.ndarray:
-    """A user's style image (path, bytes, file): decoded safely (engine.data.open_image), at most MAX_UPLOAD_SIDE."""
+    """A user's style image (path, bytes, file): decoded safely (engine.imageio.open_image), at most MAX_UPLOAD_SIDE."""
     a = rgb_float(source, 32)
     return fit_longest(a, MAX_UPLOAD_SIDE) if max(a.shape[:2]) > MAX_UPLOAD_SIDE else a
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.imaging import fit_longest, keep_colors, resize, rgb_float
+from engine.imageio import fit_longest, keep_colors, resize, rgb_float
 
 NUM_STYLES = 26
 STYLE_SIZE = 256  # the style predictor's fixed input

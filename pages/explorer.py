@@ -167,7 +167,8 @@ n = min(len(codes), max_points)
 show_codes, show_images_, show_recon = codes[:n], data.images[:n], recon[:n]
 show_labels = labels[:n] if labels is not None else None
 
-from engine import latent, projection  # noqa: E402
+from engine import latent  # noqa: E402
+from engine import projection  # noqa: E402
 
 config = projection.ProjectionConfig(method=method, dims=dims, perplexity=float(perplexity), n_neighbors=int(n_neighbors),
                                      min_dist=float(min_dist), seed=int(seed))

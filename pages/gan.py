@@ -324,7 +324,7 @@ def image_frame(trainer) -> None:
 def uploaded_images() -> tuple[np.ndarray | None, str | None]:
     """The user's own images from a zip, 28×28 grey or 32×32 colour, and a key naming them; (None, None) after
     saying why not."""
-    from engine.data import ImageRejected
+    from engine.imageio import ImageRejected
 
     upload = st.file_uploader("A zip of images (PNG, JPEG…)", type=["zip"], key="gan-zip", max_upload_size=200)
     color = st.toggle("Colour (32×32 RGB) instead of grey 28×28", key="gan-zip-color")

@@ -98,7 +98,7 @@ def codes(choice: Choice) -> np.ndarray:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def labels(limit: int) -> pd.DataFrame:
-    from engine.procfaces import BINARY, attributes
+    from engine.data.procfaces import BINARY, attributes
 
     table = attributes(limit)
     return pd.DataFrame({k: table[k].astype(bool) for k in BINARY})
@@ -121,9 +121,9 @@ def build_gradio():
 
     import gradio as gr
 
-    from engine.data import ImageRejected
+    from engine.imageio import ImageRejected
     from engine.facecrop import face_crop, framing_for
-    from engine.imaging import to_uint8
+    from engine.imageio import to_uint8
     from engine.morph import Morph, gif_bytes, strip_png
 
     def photo_first(path: str) -> tuple[bool, bool]:  # real photos: models of LFW's faces only, then of LFW
@@ -199,7 +199,7 @@ def photo_face(label: str, content: bytes, model, path: str) -> np.ndarray | Non
     """Detect and crop the face; show the box and let the user move or resize it."""
     from PIL import Image, ImageDraw
 
-    from engine.data import ImageRejected
+    from engine.imageio import ImageRejected
 
     key, dataset = ui.content_hash(content), model_cards()[path]["dataset"]
     box_key = f"morph-box-{label}-{key}"
@@ -335,7 +335,7 @@ def attribute_view(model, path, vector, strength, name) -> None:
                    caption=f"top: faces · middle: Dec(Enc(x)) · bottom: with s = {strength:g} × “{name}”")
     if model_cards()[path]["dataset"] == "procfaces":
         from engine.attributes import probabilities
-        from engine.procfaces import BINARY
+        from engine.data.procfaces import BINARY
 
         p_before, p_after = probabilities(before), probabilities(after)
         st.dataframe(pd.DataFrame({"attribute": BINARY, "share before": (p_before > 0.5).mean(0),

@@ -39,8 +39,8 @@ def sample(name: str) -> np.ndarray:
 
 @st.cache_data(show_spinner="Reading the image…", max_entries=8)
 def decoded(content_hash: str, _content: bytes) -> np.ndarray:
-    """An uploaded photo as H×W×3 floats, at most MAX_CONTENT_SIDE (raises engine.data.ImageRejected)."""
-    from engine.imaging import fit_longest, rgb_float
+    """An uploaded photo as H×W×3 floats, at most MAX_CONTENT_SIDE (raises engine.imageio.ImageRejected)."""
+    from engine.imageio import fit_longest, rgb_float
 
     image = rgb_float(_content)
     return fit_longest(image, MAX_CONTENT_SIDE) if max(image.shape[:2]) > MAX_CONTENT_SIDE else image
@@ -65,7 +65,7 @@ def style_image(name: str) -> np.ndarray:
 def fast(content_key: str, _content: np.ndarray, network: str, names: tuple[str, ...], weights: tuple[float, ...],
          _styles: tuple[np.ndarray, ...], strength: float, preserve: bool, size: int | None) -> dict:
     """One fast stylization (cached per content, styles and settings)."""
-    from engine.imaging import rgb_uint8
+    from engine.imageio import rgb_uint8
     from engine.stylize import FastConfig, stylize_arbitrary, stylize_builtin
 
     config = FastConfig(strength=strength, preserve_colors=preserve, size=size)
@@ -78,7 +78,7 @@ def fast(content_key: str, _content: np.ndarray, network: str, names: tuple[str,
 
 
 def png(image: np.ndarray) -> bytes:
-    from engine.imaging import png_bytes
+    from engine.imageio import png_bytes
 
     return png_bytes(image)
 
@@ -88,8 +88,8 @@ def build_gradio():
     global gr  # module-level name: Gradio resolves the `request: gr.Request` annotation in this module's globals
     import gradio as gr
 
-    from engine.data import ImageRejected
-    from engine.imaging import fit_longest, rgb_float, rgb_uint8
+    from engine.imageio import ImageRejected
+    from engine.imageio import fit_longest, rgb_float, rgb_uint8
     from engine.stylize import FastConfig, StyleError, stylize_arbitrary
 
     choices = [(label, name) for name, (label, _, _) in gallery().items()]
@@ -127,7 +127,7 @@ def build_gradio():
 # --- page sections ---------------------------------------------------------------------------------
 def content_picker() -> tuple[str, np.ndarray] | None:
     """(key, H×W×3 floats) of the photo to stylize: a sample, a Streamlit upload, or the Gradio widget's last photo."""
-    from engine.data import ImageRejected
+    from engine.imageio import ImageRejected
     from engine.styles import SAMPLE_CONTENT
 
     sources = ["sample", "upload"] + (["gradio"] if handoff_get("content") is not None else [])
@@ -155,7 +155,7 @@ def content_picker() -> tuple[str, np.ndarray] | None:
 
 def style_picker(network: str) -> tuple[list[str], list[float], list[np.ndarray]]:
     """Gallery styles (built-ins only for the 26-style network), the user's style upload, blend weights."""
-    from engine.data import ImageRejected
+    from engine.imageio import ImageRejected
     from engine.styles import read_upload
 
     entries = gallery()
@@ -208,7 +208,7 @@ def fast_panel(content_key: str, content: np.ndarray) -> None:
     try:
         result = fast(content_key, content, network, tuple(names), tuple(weights), tuple(styles), strength, preserve,
                       None if size == "original" else int(size))
-    except ValueError as e:  # engine.stylize.StyleError, engine.data.ImageRejected
+    except ValueError as e:  # engine.stylize.StyleError, engine.imageio.ImageRejected
         st.error(str(e))
         return
     left, mid, right = st.columns([2, 1, 2])

@@ -10,7 +10,8 @@ from engine import attributes as at
 from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, load_checkpoint
 from engine.device import configure_threads
 from engine.models import AEConfig, Autoencoder
-from engine.procfaces import BINARY, attributes, procfaces
+from engine.data.procfaces import BINARY, attributes
+from engine.data import procedural_faces
 
 configure_threads(1)
 
@@ -64,7 +65,7 @@ def test_classifier_is_weights_only(tmp_path):
 
 @pytest.fixture(scope="module")
 def held_out():
-    data = procfaces(limit=800, seed=2)  # not the faces the autoencoders or the classifier saw
+    data = procedural_faces(limit=800, seed=2)  # not the faces the autoencoders or the classifier saw
     attrs = attributes(limit=800, seed=2)
     return data.images, np.stack([attrs[k] for k in BINARY], 1)
 

@@ -17,7 +17,7 @@ from engine.checkpoints import load_checkpoint, load_maps, read_card
 from engine.data import load_dataset
 from engine.device import configure_threads
 from engine.export import codes_csv
-from engine.imaging import atlas, grid, to_uint8
+from engine.imageio import atlas, grid, to_uint8
 from engine.projection import fingerprint
 from engine.retrieval import nearest_neighbours, precision_at_k
 

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image, features
 
 from engine import data
-from engine.data import DatasetUnavailable, ImageRejected, load_dataset, load_image_folder, load_image_zip, open_image
+from engine.data import DatasetUnavailable, load_dataset, load_image_folder, load_image_zip
+from engine.imageio import ImageRejected, open_image
 
 
 @pytest.fixture(autouse=True)

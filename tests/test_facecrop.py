@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data as skdata
 
 from engine import facecrop as fc
-from engine.data import ImageRejected
+from engine.imageio import ImageRejected
 
 ASTRONAUT_FACE = (175, 70, 272, 166)  # x0, y0, x1, y1 of Eileen Collins's face in skimage's 512×512 astronaut
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import gan, jobs
+from engine import gan
+from engine import jobs
 from engine.checkpoints import CheckpointError
 from engine.data import load_dataset
 from engine.device import configure_threads

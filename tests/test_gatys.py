@@ -11,7 +11,7 @@ from skimage.metrics import structural_similarity
 from engine import backbones
 from engine.backbones import BackboneUnavailable, load_backbone
 from engine.gatys import GatysConfig, GatysJob, gram, normalised_mse, optimize, tv_loss
-from engine.imaging import fit_longest, resize
+from engine.imageio import fit_longest, resize
 from engine.jobs import wait_for
 from engine.styles import load_sample, load_style
 from engine.stylize import StyleError

@@ -1,10 +1,10 @@
-"""engine.procfaces: deterministic by seed, registered as a dataset, and every label matches what is drawn."""
+"""engine.data.procfaces: deterministic by seed, registered as a dataset, and every label matches what is drawn."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine import procfaces as pf
+from engine.data import procfaces as pf
 from engine.data import DATASETS, dataset_status, load_dataset
 
 
@@ -24,7 +24,7 @@ def test_registered_dataset_with_attributes_row_aligned():
     assert np.array_equal(data.images, pf.render(pf.sample_params(30, 5)))
     assert set(pf.BINARY) | set(pf.CONTINUOUS) == set(attrs)
     with pytest.raises(ValueError, match="label must be one of"):
-        pf.procfaces(limit=3, label="hat")
+        load_dataset("procfaces", limit=3, label="hat")
 
 
 def test_glasses_colour_present_iff_label():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.data import ImageRejected
+from engine.imageio import ImageRejected
 from engine.styles import (ASSETS, SAMPLE_CONTENT, builtin_path, list_styles, load_sample, load_style, procedural,
                            read_upload, render_builtin_thumbnails)
 from engine.stylize import NUM_STYLES, StyleError

@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.data import ImageRejected
-from engine.imaging import keep_colors, rgb_float
+from engine.imageio import ImageRejected
+from engine.imageio import keep_colors, rgb_float
 from engine.stylize import (FastConfig, StyleError, mix_weights, stylize_arbitrary, stylize_builtin, style_vector,
                             tiled)
 

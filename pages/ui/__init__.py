@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from engine import imaging
+from engine import imageio
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -44,7 +44,7 @@ def show_images(images: np.ndarray, per_row: int = 10, scale: int = 3, caption: 
     if len(images) == 0:
         st.caption("(no images)")
         return
-    st.image(imaging.png_bytes(imaging.grid(images, per_row, pad=1), scale=scale), caption=caption)
+    st.image(imageio.png_bytes(imageio.grid(images, per_row, pad=1), scale=scale), caption=caption)
 
 
 def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
@@ -52,8 +52,8 @@ def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
     array = np.asarray(image)
     floats = array.astype(np.float32) / 255 if array.dtype == np.uint8 else array
     if max(floats.shape[:2]) > side:
-        floats = imaging.fit_longest(floats, side)
-    return imaging.rgb_uint8(floats)
+        floats = imageio.fit_longest(floats, side)
+    return imageio.rgb_uint8(floats)
 
 
 # --- cached engine calls -------------------------------------------------------------------------
@@ -278,7 +278,7 @@ _hover_component = st.components.v2.component(
 @st.cache_data(max_entries=16, show_spinner=False)
 def atlas(key: str, _images: np.ndarray) -> tuple[list[bytes], dict]:
     """Sprite sheets of _images (cached by key: images of one dataset/model/map)."""
-    return imaging.atlas(_images)
+    return imageio.atlas(_images)
 
 
 def hover_thumbnails(map_key: str, map_id: str, atlases: dict[str, tuple[list[bytes], dict]],

@@ -2,7 +2,7 @@
 
 Gradio runs its own small web server; the page shows it in an iframe. The iframe shares no session with
 Streamlit, so each Blocks app is self-contained: image in → engine → image out. Uploads reach the engine as
-file paths and are decoded by engine.data.open_image (pixel-bomb guard, EXIF rotation, first GIF frame),
+file paths and are decoded by engine.imageio.open_image (pixel-bomb guard, EXIF rotation, first GIF frame),
 never by Gradio.
 """
 from __future__ import annotations

@@ -6,7 +6,6 @@ import gzip
 import importlib.util
 import io
 import os
-import warnings
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -14,11 +13,11 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from engine.procfaces import procfaces
+from engine.data import procfaces as pf
+from engine.imageio import ImageRejected, open_image
 
-MAX_IMAGE_PIXELS = 64_000_000  # a 50 MP camera photo opens; a 20 000² bomb is refused from its header
 ZIP_MAX_MEMBER_BYTES = 50 * 1024**2
 ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -62,10 +61,6 @@ class ImageDataset:
 
 class DatasetUnavailable(RuntimeError):
     """A dataset that cannot be loaded on this machine; str(e) is the user-facing reason."""
-
-
-class ImageRejected(ValueError):
-    """An image file refused (not an image, corrupt, too many pixels); str(e) says why."""
 
 
 def data_dir() -> Path:
@@ -219,6 +214,17 @@ def faces(faces_only: bool = False, download: bool = False, limit: int | None = 
     return ds.subset(slice(0, 100 if faces_only else None)).subset(slice(0, limit))
 
 
+def procedural_faces(limit: int | None = None, seed: int = 0, label: str = "smile"):
+    """The registry loader: `limit` faces (default 20 000) as an ImageDataset labelled by one binary attribute;
+    all attributes of the same faces: attributes(limit, seed)."""
+    if label not in pf.BINARY:
+        raise ValueError(f"label must be one of {', '.join(pf.BINARY)}, got {label!r}.")
+    params = pf.sample_params(limit or pf.DEFAULT_FACES, seed)
+    name = label.replace("_", " ")
+    return ImageDataset("procfaces", pf.render(params), params[label].copy(), [f"no {name}", name],
+                        f"Procedural faces drawn by engine.data.procfaces (seed {seed}), 64×64 RGB, labelled by {name}")
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """A registry entry: what the dataset picker shows, and how to load it."""
@@ -242,7 +248,7 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
                 faces),
     DatasetSpec("procfaces", "Procedural faces",
                 "20 000 drawn 64×64 colour faces with known attributes (smile, glasses, mustache, beard, age lines).",
-                procfaces),
+                procedural_faces),
 )}
 
 
@@ -271,48 +277,6 @@ def dataset_status() -> dict[str, str | None]:
 
 
 # ---------------------------------------------------------------- the user's own images
-
-
-def _flatten(img: Image.Image) -> Image.Image:
-    """Reduce any PIL mode to "L" or "RGB", putting transparency on white as an image viewer would."""
-    mode = img.mode
-    if mode.startswith("I"):  # "I;16", "I;16B", ... and 32-bit "I", all treated as 16-bit samples
-        a = np.asarray(img).astype(np.float64) / 257
-        return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
-    if mode == "F":
-        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        peak = a.max()
-        return Image.fromarray(np.clip(a * (255 / peak if peak > 0 else 0), 0, 255).round().astype(np.uint8))
-    if mode == "1":
-        return img.convert("L")
-    if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La") or "transparency" in img.info:
-        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, img.convert("RGBA")).convert("L" if mode in ("LA", "La") else "RGB")
-    return img if mode in ("L", "RGB") else img.convert("RGB")
-
-
-def open_image(source: str | Path | bytes | BinaryIO, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
-    """Decode one untrusted image to "L" or "RGB", refusing oversized ones from the header, before any pixels."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        source = io.BytesIO(source)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as img:
-                if img.width * img.height > max_pixels:
-                    raise ImageRejected(f"Too many pixels: {img.width}×{img.height} = {img.width * img.height:,} "
-                                        f"pixels; the limit is {max_pixels:,}.")
-                img.load()  # decode now, so truncated or corrupt data is caught here
-                return _flatten(ImageOps.exif_transpose(img))  # a copy: first frame only, file closed
-    except ImageRejected:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # PIL's own, looser, header check
-        raise ImageRejected(f"Too many pixels: over {min(max_pixels, Image.MAX_IMAGE_PIXELS):,}, "
-                            "refused before decoding.") from None
-    except UnidentifiedImageError:
-        raise ImageRejected("Not an image, or a format Pillow cannot read.") from None
-    except Exception as e:  # decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error, ...
-        raise ImageRejected(f"Unreadable or truncated image: {e}") from None
 
 
 def _to_array(img: Image.Image, size: int, color: bool) -> np.ndarray:

@@ -1,11 +1,68 @@
-"""Turn image batches (N×C×H×W in [0, 1]) into pictures: tiles, grids, PNG bytes, hover atlases."""
+"""Images in and out: decoding untrusted files with their guards, and batches (N×C×H×W in [0, 1]) as pictures."""
 from __future__ import annotations
 
 import io
 import math
+import warnings
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_IMAGE_PIXELS = 64_000_000  # a 50 MP camera photo opens; a 20 000² bomb is refused from its header
+
+
+class ImageRejected(ValueError):
+    """An image file refused (not an image, corrupt, too many pixels); str(e) says why."""
+
+
+# ---------------------------------------------------------------- decoding untrusted files
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """Reduce any PIL mode to "L" or "RGB", putting transparency on white as an image viewer would."""
+    mode = img.mode
+    if mode.startswith("I"):  # "I;16", "I;16B", ... and 32-bit "I", all treated as 16-bit samples
+        a = np.asarray(img).astype(np.float64) / 257
+        return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8))
+    if mode == "F":
+        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        peak = a.max()
+        return Image.fromarray(np.clip(a * (255 / peak if peak > 0 else 0), 0, 255).round().astype(np.uint8))
+    if mode == "1":
+        return img.convert("L")
+    if mode in ("RGBA", "LA", "PA", "P", "RGBa", "La") or "transparency" in img.info:
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, img.convert("RGBA")).convert("L" if mode in ("LA", "La") else "RGB")
+    return img if mode in ("L", "RGB") else img.convert("RGB")
+
+
+def open_image(source: str | Path | bytes | BinaryIO, max_pixels: int = MAX_IMAGE_PIXELS) -> Image.Image:
+    """Decode one untrusted image to "L" or "RGB", refusing oversized ones from the header, before any pixels."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as img:
+                if img.width * img.height > max_pixels:
+                    raise ImageRejected(f"Too many pixels: {img.width}×{img.height} = {img.width * img.height:,} "
+                                        f"pixels; the limit is {max_pixels:,}.")
+                img.load()  # decode now, so truncated or corrupt data is caught here
+                return _flatten(ImageOps.exif_transpose(img))  # a copy: first frame only, file closed
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # PIL's own, looser, header check
+        raise ImageRejected(f"Too many pixels: over {min(max_pixels, Image.MAX_IMAGE_PIXELS):,}, "
+                            "refused before decoding.") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("Not an image, or a format Pillow cannot read.") from None
+    except Exception as e:  # decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error, ...
+        raise ImageRejected(f"Unreadable or truncated image: {e}") from None
+
+
+# ---------------------------------------------------------------- batches as pictures
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -64,11 +121,9 @@ def atlas(images: np.ndarray, max_tile: int = 32, max_width: int = 1400, max_hei
 def rgb_float(source, min_side: int = 1) -> np.ndarray:
     """Any image (path, bytes, file, PIL image, H×W or H×W×3/4 array) → H×W×3 float32 in [0, 1].
 
-    Untrusted files go through engine.data.open_image (header bomb guard, EXIF upright, first frame, mode
+    Untrusted files go through open_image (header bomb guard, EXIF upright, first frame, mode
     flattening). Images whose short side is below `min_side` are enlarged (bicubic) so a 1×1 still works.
     """
-    from engine.data import ImageRejected, open_image
-
     if isinstance(source, np.ndarray):
         a = source
         if a.ndim == 3 and a.shape[2] == 4:

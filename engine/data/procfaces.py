@@ -272,16 +272,3 @@ def to_pixels(params: dict[str, np.ndarray], u: float, v: float) -> tuple[np.nda
     x = CENTRE[0] + params["dx"] + s * (u * np.cos(a) - v * np.sin(a))
     y = CENTRE[1] + params["dy"] + s * (u * np.sin(a) + v * np.cos(a))
     return x, y
-
-
-def procfaces(limit: int | None = None, seed: int = 0, label: str = "smile"):
-    """The registry loader: `limit` faces (default 20 000) as an ImageDataset labelled by one binary attribute;
-    all attributes of the same faces: attributes(limit, seed)."""
-    from engine.data import ImageDataset
-
-    if label not in BINARY:
-        raise ValueError(f"label must be one of {', '.join(BINARY)}, got {label!r}.")
-    params = sample_params(limit or DEFAULT_FACES, seed)
-    name = label.replace("_", " ")
-    return ImageDataset("procfaces", render(params), params[label].copy(), [f"no {name}", name],
-                        f"Procedural faces drawn by engine.procfaces (seed {seed}), 64×64 RGB, labelled by {name}")
