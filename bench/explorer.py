@@ -2,7 +2,7 @@
 
 On this machine's CPU it measures
   1. a conv AE (code 32) against PCA-32 on MNIST: training seconds, test MSE and their ratio;
-  2. projection seconds of 2k / 5k / 20k codes of that AE: PCA, t-SNE and UMAP through engine.projection,
+  2. projection seconds of 2k / 5k / 20k codes of that AE: PCA, t-SNE and UMAP through engine.latent.projection,
      openTSNE with the other gradient method (BH <-> FFT), and scikit-learn's TSNE as the peer;
   3. map quality on 5k codes: kNN label accuracy and trustworthiness (k = 10);
   4. the time from nothing to "figure data ready" for checkpoints/mnist-conv-16 (fresh process, so imports
@@ -57,9 +57,9 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def train_conv_ae(data, threads: int) -> tuple[object, dict]:
-    from engine.evaluate import compare_with_pca, pca_mse
-    from engine.models import AEConfig, Autoencoder
-    from engine.train import TrainConfig
+    from engine.latent.evaluate import compare_with_pca, pca_mse
+    from engine.latent.models import AEConfig, Autoencoder
+    from engine.latent.train import TrainConfig
 
     model = Autoencoder(AEConfig(kind="conv", code_size=32))
     config = TrainConfig(epochs=60, lr=2e-3, batch_size=64, max_seconds=30, seed=0, device="cpu", threads=threads)
@@ -100,8 +100,8 @@ def codes_20k(model, codes5k: np.ndarray, mnist) -> tuple[np.ndarray, str]:
 
 
 def engine_map(codes: np.ndarray, method: str) -> tuple[float, np.ndarray]:
-    """One fit through engine.projection, with its in-process cache cleared so nothing is reused."""
-    from engine import projection
+    """One fit through engine.latent.projection, with its in-process cache cleared so nothing is reused."""
+    from engine.latent import projection
 
     projection._CACHE.clear()
     seconds, proj = timed(projection.project, codes, projection.ProjectionConfig(method=method))
@@ -109,7 +109,7 @@ def engine_map(codes: np.ndarray, method: str) -> tuple[float, np.ndarray]:
 
 
 def engine_tsne_method(n: int) -> str:
-    return "bh" if n < 10_000 else "fft"  # the rule in engine.projection._tsne
+    return "bh" if n < 10_000 else "fft"  # the rule in engine.latent.projection._tsne
 
 
 def opentsne_other(codes: np.ndarray) -> tuple[float, np.ndarray]:
@@ -138,7 +138,7 @@ def projection_times(codes5k, codes20k, source20k, quick: bool) -> tuple[dict, d
     warm_runs = 1 if quick else 3
     t: dict[tuple[str, int], float] = {}
 
-    from engine import projection
+    from engine.latent import projection
 
     import_seconds, _ = timed(__import__, "umap")
     warm_up_seconds, _ = timed(projection.warm_up)  # the app runs this in the background at page load
@@ -188,7 +188,7 @@ def projection_times(codes5k, codes20k, source20k, quick: bool) -> tuple[dict, d
 
 
 def quality(codes5k, labels5k, coords5k) -> None:
-    from engine.projection import knn_accuracy, trustworthiness
+    from engine.latent.projection import knn_accuracy, trustworthiness
 
     names = {"pca": "PCA", "tsne": "t-SNE engine", "umap": "UMAP engine", "sklearn": "sklearn TSNE (peer)"}
     peer = coords5k.get("sklearn")
@@ -219,8 +219,8 @@ def open_shipped(path: str, launched: float) -> None:
         steps[name] = time.perf_counter() - t0
         t0 = time.perf_counter()
 
-    from engine import projection
-    from engine.checkpoints import load_checkpoint, load_maps
+    from engine.latent import projection
+    from engine.latent.checkpoints import load_checkpoint, load_maps
     from engine.data import load_dataset
     lap("imports (engine, torch, safetensors)")
     model, card = load_checkpoint(path)

@@ -98,7 +98,7 @@ def main() -> None:
     from engine.device import configure_threads
     from engine.digit_score import classifier_accuracy, classifier_score, load_classifier
     from engine.gan import DCGAN_PATH, GANConfig, GANTrainer, load_trainer, read_gan_card, train_until_score
-    from engine.train import split_indices
+    from engine.latent.train import split_indices
 
     configure_threads(1)
     print(f"Latent Lab GAN benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, {os.cpu_count()} cores, "

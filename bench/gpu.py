@@ -1,7 +1,7 @@
 """GPU benchmark: CUDA vs CPU speed of every Latent Lab model kind, and a check that training uses the GPU.
 
 For each engine model kind (linear, dense, conv, vae; code 16) on random 1×28×28 images, batch 256, it times
-  - one training step: the model's loss, backward, Adam step (as engine.train does, loss.item() included);
+  - one training step: the model's loss, backward, Adam step (as engine.latent.train does, loss.item() included);
   - one inference: encode + decode of the batch (posterior -> decoder -> sigmoid, no grad, tensors on the device);
 3 warm-up calls, then the median of 10, with torch.cuda.synchronize() around each timed call.
 Then it checks that engine.device.pick_device() picks CUDA and that Autoencoder.fit(TrainConfig(device="cuda"))
@@ -26,8 +26,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.device import configure_threads, pick_device  # noqa: E402
-from engine.models import MODEL_KINDS, AEConfig, Autoencoder  # noqa: E402
-from engine.train import TrainConfig  # noqa: E402
+from engine.latent.models import MODEL_KINDS, AEConfig, Autoencoder  # noqa: E402
+from engine.latent.train import TrainConfig  # noqa: E402
 
 BATCH, WARMUP, RUNS = 256, 3, 10
 

@@ -54,14 +54,15 @@ def main() -> None:
     import torch
 
     from engine import attributes as at
-    from engine.checkpoints import CHECKPOINT_DIR, load_checkpoint
+    from engine.checkpoints import CHECKPOINT_DIR
+    from engine.latent.checkpoints import load_checkpoint
     from engine.data import load_dataset
     from engine.device import configure_threads
-    from engine.evaluate import pca_mse
-    from engine.models import reconstruction_mse
+    from engine.latent.evaluate import pca_mse
+    from engine.latent.models import reconstruction_mse
     from engine.data.procfaces import BINARY, attributes
     from engine.data import procedural_faces
-    from engine.train import split_indices
+    from engine.latent.train import split_indices
 
     threads = configure_threads()
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, torch threads {threads} (torch {torch.__version__}), "

@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args, argv) -> int:
-    from engine.checkpoints import Card, save_checkpoint
+    from engine.latent.checkpoints import Card, save_checkpoint
     from engine.data import load_dataset
-    from engine.evaluate import compare_with_pca
-    from engine.models import AEConfig, Autoencoder
-    from engine.train import TrainConfig
+    from engine.latent.evaluate import compare_with_pca
+    from engine.latent.models import AEConfig, Autoencoder
+    from engine.latent.train import TrainConfig
 
     options = {"limit": args.limit} if args.limit else {}
     options.update(_dataset_option(o) for o in args.option)
@@ -136,9 +136,9 @@ def _dataset_option(text: str) -> tuple[str, object]:
 
 
 def _project(args, argv) -> int:
-    from engine.checkpoints import load_checkpoint, save_maps
+    from engine.latent.checkpoints import load_checkpoint, save_maps
     from engine.data import load_dataset
-    from engine.projection import ProjectionConfig, fingerprint, knn_accuracy, project, trustworthiness
+    from engine.latent.projection import ProjectionConfig, fingerprint, knn_accuracy, project, trustworthiness
 
     model, card = load_checkpoint(args.checkpoint)
     data = load_dataset(card.dataset, **card.dataset_options)
@@ -165,7 +165,7 @@ def _project(args, argv) -> int:
 
 
 def _list(args, argv) -> int:
-    from engine.checkpoints import list_checkpoints
+    from engine.latent.checkpoints import list_checkpoints
 
     for path, card in list_checkpoints():
         m = card.metrics

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
-from engine.models import Autoencoder
+from engine.latent.models import Autoencoder
 from engine.morph import check_images
 from engine.data.procfaces import BINARY
 
@@ -108,7 +108,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, se
     the sharp drawings; the split is by face, so no held-out face is seen in any view.
     metrics: held-out accuracy per attribute on the drawn faces (test_accuracy) and on each view
     (test_accuracy_views)."""
-    from engine.train import split_indices
+    from engine.latent.train import split_indices
 
     start = time.perf_counter()
     views = dict(views or {})
@@ -213,7 +213,7 @@ def edit_success(model: Autoencoder, images: np.ndarray, labels: np.ndarray, nam
 def main(argv: list[str] | None = None) -> int:
     """Train the shipped classifier: `python -m engine.attributes --out checkpoints/procfaces-attributes`
     (after the procedural-face autoencoders whose reconstructions it also learns from)."""
-    from engine.checkpoints import load_checkpoint
+    from engine.latent.checkpoints import load_checkpoint
     from engine.device import configure_threads
     from engine.data.procfaces import attributes
     from engine.data import procedural_faces

@@ -6,9 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 
-from engine.train import Progress, TrainConfig, TrainResult
 
 MAX_RUNNING_JOBS = 2  # trainers at once in one server process (2 cores)
 _running = threading.BoundedSemaphore(MAX_RUNNING_JOBS)
@@ -28,17 +26,6 @@ class JobStatus:
     @property
     def finished(self) -> bool:
         return self.state != "running"
-
-
-@dataclass
-class JobSnapshot(JobStatus):
-    epoch: int = 0
-    epochs: int = 0
-    step: int = 0
-    steps_total: int = 0
-    seconds: float = 0.0
-    losses: list[float] = field(default_factory=list)
-    val_mse: list[float] = field(default_factory=list)
 
 
 class BackgroundJob:
@@ -88,30 +75,6 @@ class BackgroundJob:
             _running.release()
         with self._lock:
             self._snap.state, self._snap.error = state, error
-
-
-class TrainingJob(BackgroundJob):
-    """Runs model.fit(images, config) in the background; stop() ends it after the current step."""
-
-    def __init__(self, model, images: np.ndarray, config: TrainConfig):
-        super().__init__(JobSnapshot("running", epochs=config.epochs))
-        self.model, self.images, self.config = model, images, config
-        self.result: TrainResult | None = None
-
-    def _progress(self, p: Progress) -> None:
-        with self._lock:
-            s = self._snap
-            s.epoch, s.epochs, s.step, s.steps_total, s.seconds = p.epoch, p.epochs, p.step, p.steps_total, p.seconds
-            if p.val_mse is None:
-                s.losses.append(p.loss)
-            else:
-                s.val_mse.append(p.val_mse)
-
-    def _work(self) -> bool:
-        self.result = self.model.fit(self.images, self.config, self._progress, self._stop.is_set)
-        with self._lock:
-            self._snap.seconds = self.result.seconds
-        return self.result.stopped
 
 
 def wait_for(job: BackgroundJob, timeout: float = 60.0):

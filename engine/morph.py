@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image
 
 from engine.imageio import grid, png_bytes, to_uint8
-from engine.latent import path
-from engine.models import Autoencoder
+from engine.latent.paths import path
+from engine.latent.models import Autoencoder
 
 METHODS = {"linear": "Linear (1 − t)·c₁ + t·c₂", "slerp": "Spherical (slerp)"}
 

@@ -83,7 +83,8 @@ if data is None:
     st.stop()
 
 # --- sidebar: model ------------------------------------------------------------------------------
-from engine.checkpoints import CheckpointError, list_checkpoints  # noqa: E402
+from engine.checkpoints import CheckpointError  # noqa: E402
+from engine.latent.checkpoints import list_checkpoints  # noqa: E402
 
 SLOT = f"explorer-{data_key}"
 with st.sidebar:
@@ -167,8 +168,8 @@ n = min(len(codes), max_points)
 show_codes, show_images_, show_recon = codes[:n], data.images[:n], recon[:n]
 show_labels = labels[:n] if labels is not None else None
 
-from engine import latent  # noqa: E402
-from engine import projection  # noqa: E402
+from engine.latent import paths as latent  # noqa: E402
+from engine.latent import projection  # noqa: E402
 
 config = projection.ProjectionConfig(method=method, dims=dims, perplexity=float(perplexity), n_neighbors=int(n_neighbors),
                                      min_dist=float(min_dist), seed=int(seed))
@@ -181,7 +182,7 @@ def data_fingerprint(data_key: str, n: int, _images) -> str:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def shipped_maps(path: str, mtime: float):
-    from engine.checkpoints import load_maps
+    from engine.latent.checkpoints import load_maps
 
     return load_maps(path)
 
@@ -261,7 +262,7 @@ def map_figure() -> go.Figure:
 @st.cache_data(max_entries=16, show_spinner="Scoring the map…")
 def map_quality(map_id: str, _codes, _coords, _labels, _images) -> dict:
     """kNN label accuracy and trustworthiness of the map, retrieval precision by code vs by pixels."""
-    from engine.retrieval import precision_at_k
+    from engine.latent.retrieval import precision_at_k
 
     quality = {"trustworthiness": projection.trustworthiness(_codes, _coords), "knn_accuracy": None}
     if _labels is not None:
@@ -276,7 +277,7 @@ def reconstruction_errors(model_key: str, data_key: str, metrics: dict | None, _
     """The card's held-out numbers when shipped; otherwise measured on the shown images."""
     if metrics and "test_mse" in metrics:
         return {**metrics, "where": f"held-out test set of {metrics.get('test_images', '?')} images"}
-    from engine.evaluate import pca_mse
+    from engine.latent.evaluate import pca_mse
 
     mse = float(np.mean((_recon - _images) ** 2))
     return {"test_mse": mse, "pca_test_mse": pca_mse(_images, _images, _model.config.code_size),
@@ -285,7 +286,7 @@ def reconstruction_errors(model_key: str, data_key: str, metrics: dict | None, _
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def export_csv(map_id: str, _codes, _coords, _labels, _label_names) -> bytes:
-    from engine.export import codes_csv
+    from engine.latent.export import codes_csv
 
     return codes_csv(_codes, _coords, _labels, _label_names)
 
@@ -391,7 +392,7 @@ with tab_map:
         elif focus and focus[0] == "point":
             i = focus[1]
             k = st.slider("Neighbours k", 3, 20, 8)
-            from engine.retrieval import nearest_neighbours
+            from engine.latent.retrieval import nearest_neighbours
 
             by_code = nearest_neighbours(show_codes, i, k)
             by_pixel = nearest_neighbours(show_images_.reshape(n, -1), i, k)

@@ -34,7 +34,7 @@ FACE_DATASETS = ("procfaces", "faces")
 @st.cache_data(show_spinner=False)
 def model_cards() -> dict[str, dict]:
     """Shipped autoencoders, face models first: path → {title, dataset, options, kind, code}."""
-    from engine.checkpoints import list_checkpoints
+    from engine.latent.checkpoints import list_checkpoints
 
     found = {}
     for path, card in list_checkpoints():
@@ -47,7 +47,7 @@ def model_cards() -> dict[str, dict]:
 
 
 def model_title(path: str) -> str:
-    from engine.models import MODEL_KINDS
+    from engine.latent.models import MODEL_KINDS
 
     info = model_cards()[path]
     return f"{info['name']} — {MODEL_KINDS[info['kind']]}, code {info['code']}"

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from engine import attributes as at
-from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, load_checkpoint
+from engine.checkpoints import CHECKPOINT_DIR, CheckpointError
+from engine.latent.checkpoints import load_checkpoint
 from engine.device import configure_threads
-from engine.models import AEConfig, Autoencoder
+from engine.latent.models import AEConfig, Autoencoder
 from engine.data.procfaces import BINARY, attributes
 from engine.data import procedural_faces
 

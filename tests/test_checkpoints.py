@@ -12,11 +12,12 @@ import torch
 from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
-from engine.checkpoints import (CARD_KEY, Card, CheckpointError, list_checkpoints, load_checkpoint, load_maps,
-                                map_path, read_card, save_checkpoint, save_maps)
+from engine.latent.checkpoints import (CARD_KEY, Card, list_checkpoints, load_checkpoint, load_maps, map_path,
+                                       read_card, save_checkpoint, save_maps)
+from engine.checkpoints import CheckpointError
 from engine.device import configure_threads
-from engine.models import AEConfig, Autoencoder
-from engine.train import TrainConfig
+from engine.latent.models import AEConfig, Autoencoder
+from engine.latent.train import TrainConfig
 
 configure_threads(1)
 

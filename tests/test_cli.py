@@ -13,13 +13,13 @@ import torch
 from PIL import Image
 
 from engine import __main__ as cli
-from engine.checkpoints import load_checkpoint, load_maps, read_card
+from engine.latent.checkpoints import load_checkpoint, load_maps, read_card
 from engine.data import load_dataset
 from engine.device import configure_threads
-from engine.export import codes_csv
+from engine.latent.export import codes_csv
 from engine.imageio import atlas, grid, to_uint8
-from engine.projection import fingerprint
-from engine.retrieval import nearest_neighbours, precision_at_k
+from engine.latent.projection import fingerprint
+from engine.latent.retrieval import nearest_neighbours, precision_at_k
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"

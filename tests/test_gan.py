@@ -15,7 +15,7 @@ from engine.device import configure_threads
 from engine.digit_score import CLASSIFIER_PATH, PASS_SHARE, classifier_accuracy, classifier_score, load_classifier
 from engine.gan import DCGAN_PATH, HIST_EDGES, LOSSES, GANConfig, GANTrainer, load_trainer, read_gan_card
 from engine.toy2d import MAX_CSV_ROWS, PointsError, mode_metrics, read_points_csv, toy_modes, toy_points
-from engine.train import split_indices
+from engine.latent.train import split_indices
 
 configure_threads(1)
 

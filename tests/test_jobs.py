@@ -9,9 +9,10 @@ import torch
 from engine import jobs
 from engine.data import load_dataset
 from engine.device import configure_threads
-from engine.jobs import MAX_RUNNING_JOBS, TooManyJobs, TrainingJob, wait_for
-from engine.models import AEConfig, Autoencoder
-from engine.train import TrainConfig
+from engine.jobs import MAX_RUNNING_JOBS, TooManyJobs, wait_for
+from engine.latent.jobs import TrainingJob
+from engine.latent.models import AEConfig, Autoencoder
+from engine.latent.train import TrainConfig
 
 configure_threads(1)
 

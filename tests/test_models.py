@@ -1,4 +1,4 @@
-"""engine.models: shapes, what each regulariser is for, and the config checks users hit first.
+"""engine.latent.models: shapes, what each regulariser is for, and the config checks users hit first.
 
 Everything trains on scikit-learn's 8×8 digits with tiny models on one CPU thread, seeded.
 """
@@ -8,9 +8,9 @@ import torch
 
 from engine.data import load_dataset
 from engine.device import configure_threads
-from engine.evaluate import pca_mse
-from engine.models import MODEL_KINDS, AEConfig, Autoencoder, reconstruction_mse
-from engine.train import TrainConfig
+from engine.latent.evaluate import pca_mse
+from engine.latent.models import MODEL_KINDS, AEConfig, Autoencoder, reconstruction_mse
+from engine.latent.train import TrainConfig
 
 configure_threads(1)
 

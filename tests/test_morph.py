@@ -11,10 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.checkpoints import CHECKPOINT_DIR, load_checkpoint
+from engine.checkpoints import CHECKPOINT_DIR
+from engine.latent.checkpoints import load_checkpoint
 from engine.device import configure_threads
-from engine.latent import interpolate, slerp
-from engine.models import AEConfig, Autoencoder
+from engine.latent.paths import interpolate, slerp
+from engine.latent.models import AEConfig, Autoencoder
 from engine.morph import Morph, gif_bytes, strip_png
 
 configure_threads(1)

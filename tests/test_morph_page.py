@@ -108,7 +108,7 @@ def test_attribute_from_picked_faces_needs_both_sides(at):
 
 
 def test_every_shipped_model_renders(at):
-    from engine.checkpoints import list_checkpoints
+    from engine.latent.checkpoints import list_checkpoints
 
     datasets = set()
     for path, card in list_checkpoints():

@@ -1,4 +1,4 @@
-"""engine.projection: map shapes, parameter checks, the cache, the ways back from a map to codes, map scores.
+"""engine.latent.projection: map shapes, parameter checks, the cache, the ways back from a map to codes, map scores.
 
 Data: 300 points in 4 well-separated Gaussian blobs in 6-D (seeded), so a good map must keep the blobs apart.
 """
@@ -9,9 +9,9 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
 
-from engine import projection
-from engine.projection import (METHODS, ProjectionConfig, fingerprint, from_coords, interpolate_codes, knn_accuracy,
-                               project, trustworthiness)
+from engine.latent import projection
+from engine.latent.projection import (METHODS, ProjectionConfig, fingerprint, from_coords, interpolate_codes,
+                                      knn_accuracy, project, trustworthiness)
 
 N = 300
 TSNE = ProjectionConfig("tsne", perplexity=10)
@@ -204,7 +204,7 @@ def test_trustworthiness(blobs):
 
 
 def test_interpolate_hits_both_ends_and_the_midpoint():
-    from engine.latent import interpolate
+    from engine.latent.paths import interpolate
 
     a, b = np.array([0.0, 2.0]), np.array([4.0, -2.0])
     line = interpolate(a, b, 5)
@@ -215,7 +215,7 @@ def test_interpolate_hits_both_ends_and_the_midpoint():
 
 
 def test_grid_covers_the_map_with_a_margin():
-    from engine.latent import grid_over
+    from engine.latent.paths import grid_over
 
     coords = np.array([[0.0, 0.0], [10.0, 5.0]])
     grid = grid_over(coords, 4)

@@ -1,12 +1,12 @@
-"""engine.train: progress reports, stopping, reproducibility and input checks of the training loop."""
+"""engine.latent.train: progress reports, stopping, reproducibility and input checks of the training loop."""
 import numpy as np
 import pytest
 import torch
 
 from engine.data import load_dataset
 from engine.device import configure_threads
-from engine.models import AEConfig, Autoencoder
-from engine.train import Progress, TrainConfig, augment_batch, split_indices, train
+from engine.latent.models import AEConfig, Autoencoder
+from engine.latent.train import Progress, TrainConfig, augment_batch, split_indices, train
 
 configure_threads(1)
 

@@ -83,7 +83,7 @@ def image_folder(path: str, size: int, color: bool, mtime: float):
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def checkpoint(path: str, mtime: float):
     """(model, card) from a safetensors checkpoint; raises engine.checkpoints.CheckpointError."""
-    from engine.checkpoints import load_checkpoint
+    from engine.latent.checkpoints import load_checkpoint
 
     return load_checkpoint(path)
 
@@ -101,7 +101,7 @@ def warm_up_umap() -> None:
     """Once per server: compile UMAP's numba code in a background thread while the user looks around."""
     import threading
 
-    from engine.projection import warm_up
+    from engine.latent.projection import warm_up
 
     threading.Thread(target=warm_up, daemon=True, name="latentlab-umap-warmup").start()
 
@@ -111,7 +111,7 @@ def uploaded_checkpoint(content_hash: str, _content: bytes, filename: str):
     """(model, card) from an uploaded file, through the same safetensors-only loader as shipped ones."""
     import tempfile
 
-    from engine.checkpoints import load_checkpoint
+    from engine.latent.checkpoints import load_checkpoint
 
     with tempfile.NamedTemporaryFile(suffix=Path(filename).suffix or ".bin") as f:
         f.write(_content)
@@ -176,9 +176,10 @@ def training_panel(data, slot_name: str, default_kind: str = "conv", current: tu
     of it (its architecture fixed), so the shipped or cached model itself never changes."""
     import copy
 
-    from engine.jobs import TooManyJobs, TrainingJob
-    from engine.models import MODEL_KINDS, AEConfig, Autoencoder
-    from engine.train import TrainConfig
+    from engine.jobs import TooManyJobs
+    from engine.latent.jobs import TrainingJob
+    from engine.latent.models import MODEL_KINDS, AEConfig, Autoencoder
+    from engine.latent.train import TrainConfig
 
     slot = job_slot(slot_name)
     running = slot.job is not None and not slot.job.snapshot().finished

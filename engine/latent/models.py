@@ -225,8 +225,8 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(images))
 
     def fit(self, images: np.ndarray, config=None, on_progress=None, should_stop=None):
-        """Train on images with engine.train.train; returns its TrainResult."""
-        from engine.train import TrainConfig, train
+        """Train on images with engine.latent.train.train; returns its TrainResult."""
+        from engine.latent.train import TrainConfig, train
 
         return train(self, images, config or TrainConfig(), on_progress=on_progress, should_stop=should_stop)
 

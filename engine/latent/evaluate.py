@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.models import Autoencoder, reconstruction_mse
+from engine.latent.models import Autoencoder, reconstruction_mse
 
 
 def pca_mse(train_images: np.ndarray, test_images: np.ndarray, code_size: int) -> float:

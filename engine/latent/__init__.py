@@ -1,0 +1,1 @@
+"""Autoencoders and their latent space: models, training, maps of the codes, retrieval, checkpoints."""
