@@ -82,7 +82,7 @@ def gatys_rates(checks: list) -> None:
 
 
 def word2vec_rates(checks: list) -> None:
-    from engine.word2vec import Word2VecConfig, train_word2vec
+    from engine.words.word2vec import Word2VecConfig, train_word2vec
 
     rng = np.random.default_rng(0)
     vocab = [f"w{i}" for i in range(2_000)]

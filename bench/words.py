@@ -1,4 +1,4 @@
-"""Word-algebra benchmark: our engine.words / engine.word2vec against gensim, in one run on this machine.
+"""Word-algebra benchmark: our engine.words.vectors / engine.words.word2vec against gensim, in one run on this machine.
 
 Prints
   1. the full questions-words evaluation (3CosAdd) at restrict_vocab 30 000 and 400 000: seconds and accuracy,
@@ -37,8 +37,8 @@ def main() -> None:
     from gensim.test.utils import datapath
 
     from engine.device import configure_threads
-    from engine.word2vec import Word2VecConfig, tokenize, train_word2vec
-    from engine.words import evaluate_analogies, glove_6b_50d, read_analogy_questions
+    from engine.words.word2vec import Word2VecConfig, tokenize, train_word2vec
+    from engine.words.vectors import evaluate_analogies, glove_6b_50d, read_analogy_questions
 
     threads = configure_threads(1)
     print(f"Latent Lab words benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, "

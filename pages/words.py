@@ -36,22 +36,22 @@ MAX_UPLOAD_MB = 200
 
 @st.cache_resource(show_spinner="Loading GloVe 6B (400k words × 50)…")
 def glove():
-    from engine.words import glove_6b_50d
+    from engine.words.vectors import glove_6b_50d
 
     return glove_6b_50d()
 
 
 @st.cache_resource(show_spinner="Reading your vectors…", max_entries=2)
 def uploaded_vectors(content_hash: str, _content: bytes, fmt: str, filename: str):
-    from engine.wordfiles import load_vectors
+    from engine.words.files import load_vectors
 
     return load_vectors(_content, fmt, name=filename)
 
 
 @st.cache_data(show_spinner=False)
 def analogy_sections() -> list[tuple[str, list]]:
-    from engine.corpora import gensim_data
-    from engine.words import read_analogy_questions
+    from engine.words.corpora import gensim_data
+    from engine.words.vectors import read_analogy_questions
 
     return read_analogy_questions(gensim_data("questions-words.txt"))
 
@@ -59,15 +59,15 @@ def analogy_sections() -> list[tuple[str, list]]:
 @st.cache_data(show_spinner=False, max_entries=512)
 def evaluate_section(vectors_key: str, _wv, section: int, method: str, restrict: int):
     """One section of the Google analogy set, cached per vectors, method and vocabulary limit."""
-    from engine.words import evaluate_analogies
+    from engine.words.vectors import evaluate_analogies
 
     return evaluate_analogies(_wv, [analogy_sections()[section]], method, restrict)[0]
 
 
 @st.cache_data(show_spinner="Scoring WordSim-353 and SimLex-999…", max_entries=8)
 def similarity_table(vectors_key: str, _wv) -> pd.DataFrame:
-    from engine.corpora import gensim_data
-    from engine.words import evaluate_similarity
+    from engine.words.corpora import gensim_data
+    from engine.words.vectors import evaluate_similarity
 
     rows = []
     for title, file in (("WordSim-353 (relatedness)", "wordsim353.tsv"), ("SimLex-999 (similarity)", "simlex999.txt")):
@@ -78,14 +78,14 @@ def similarity_table(vectors_key: str, _wv) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Reading the corpus…", max_entries=3)
 def corpus(name: str):
-    from engine.corpora import load_corpus
+    from engine.words.corpora import load_corpus
 
     return load_corpus(name)
 
 
 @st.cache_resource(show_spinner="Reading your corpus…", max_entries=2)
 def uploaded_corpus(content_hash: str, _content: bytes, filename: str):
-    from engine.corpora import read_uploaded_corpus
+    from engine.words.corpora import read_uploaded_corpus
 
     return read_uploaded_corpus(_content, filename)
 
@@ -118,7 +118,7 @@ with st.sidebar:
         upload = st.file_uploader(f"word2vec text/binary or GloVe text (≤ {MAX_UPLOAD_MB} MB)",
                                   type=["txt", "vec", "bin", "w2v", "glove"], max_upload_size=MAX_UPLOAD_MB)
         if upload is not None:
-            from engine.wordfiles import VectorFileError
+            from engine.words.files import VectorFileError
 
             content = upload.getvalue()
             try:
@@ -157,7 +157,7 @@ def results_table(terms, method: str, keep_inputs: bool, topn: int, expected: st
 
 def analogy_plot(terms, answer: str | None, neighbours: list[str]) -> go.Figure:
     """PCA of the expression's words, its answers and the target point; arrows for a : b :: c : d."""
-    from engine.words import pca_plane
+    from engine.words.vectors import pca_plane
 
     words = list(dict.fromkeys([wv.words[wv.lookup(w)] for _, w in terms] + neighbours))
     points = np.vstack([wv.vectors[[wv.lookup(w) for w in words]], wv.combine(terms)])
@@ -191,7 +191,7 @@ def analogy_plot(terms, answer: str | None, neighbours: list[str]) -> go.Figure:
 
 
 with play_tab:
-    from engine.wordfiles import ExpressionError, parse_expression
+    from engine.words.files import ExpressionError, parse_expression
 
     st.session_state.setdefault("expression", EXAMPLES[0])
     st.text_input("Expression", key="expression",
@@ -209,7 +209,7 @@ with play_tab:
         st.warning(str(e))
         terms, expected = None, None
     if terms:
-        from engine.words import UnknownWord
+        from engine.words.vectors import UnknownWord
 
         unknown = [UnknownWord(w, wv.suggest(w)) for _, w in terms if w not in wv]
         for e in unknown:
@@ -243,7 +243,7 @@ with play_tab:
 
 # --- custom axes -------------------------------------------------------------------------------------
 with axes_tab:
-    from engine.words import axis_coordinates
+    from engine.words.vectors import axis_coordinates
 
     st.markdown("Place words on axes **you** define, as in the Embedding Projector's custom projection: "
                 "x = how far along the direction from one word to another, the same for y.")
@@ -348,9 +348,10 @@ with bench_tab:
 
 # --- train your own -------------------------------------------------------------------------------------
 def train_form() -> None:
-    from engine.corpora import CORPORA, MAX_CORPUS_BYTES, CorpusError
-    from engine.jobs import TooManyJobs, Word2VecJob
-    from engine.word2vec import Word2VecConfig
+    from engine.words.corpora import CORPORA, MAX_CORPUS_BYTES, CorpusError
+    from engine.jobs import TooManyJobs
+    from engine.words.word2vec import Word2VecJob
+    from engine.words.word2vec import Word2VecConfig
 
     slot = ui.job_slot("words-train")
     running = slot.job is not None and not slot.job.snapshot().finished
@@ -406,7 +407,7 @@ def train_form() -> None:
 
 
 def train_progress() -> None:
-    from engine.wordfiles import word2vec_text
+    from engine.words.files import word2vec_text
 
     slot = ui.job_slot("words-train")
     if slot.job is None:

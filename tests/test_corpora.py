@@ -1,10 +1,10 @@
-"""engine.corpora: the offline corpora from gensim's test data, and uploaded text with its bad inputs."""
+"""engine.words.corpora: the offline corpora from gensim's test data, and uploaded text with its bad inputs."""
 from __future__ import annotations
 
 import pytest
 
-from engine import corpora
-from engine.corpora import CorpusError, load_corpus, read_uploaded_corpus
+from engine.words import corpora
+from engine.words.corpora import CorpusError, load_corpus, read_uploaded_corpus
 
 
 def test_news_corpus_is_tokenized_lower_case():

@@ -177,15 +177,15 @@ def test_all_slots_free_after_the_tests_above():
 # --- word2vec in the background ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def news():
-    from engine.corpora import load_corpus
+    from engine.words.corpora import load_corpus
 
     return load_corpus("lee")
 
 
 @pytest.mark.parametrize("backend", ["torch", "gensim"])
 def test_word2vec_job_reports_progress_probes_and_vectors(news, backend):
-    from engine.jobs import Word2VecJob
-    from engine.word2vec import Word2VecConfig
+    from engine.words.word2vec import Word2VecJob
+    from engine.words.word2vec import Word2VecConfig
 
     job = Word2VecJob(news, Word2VecConfig(backend=backend, epochs=2), ["police", "qqqzz"], probe_seconds=0.0).start()
     snap = wait_for(job, timeout=120)
@@ -197,8 +197,8 @@ def test_word2vec_job_reports_progress_probes_and_vectors(news, backend):
 
 
 def test_word2vec_job_refuses_min_count_at_once_and_stops(news):
-    from engine.jobs import Word2VecJob
-    from engine.word2vec import Word2VecConfig
+    from engine.words.word2vec import Word2VecJob
+    from engine.words.word2vec import Word2VecConfig
 
     with pytest.raises(ValueError, match="No word occurs 1000000 times"):
         Word2VecJob(news, Word2VecConfig(min_count=1_000_000), ["police"])

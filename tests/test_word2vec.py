@@ -1,11 +1,11 @@
-"""engine.word2vec on a tiny synthetic corpus: two topics whose words share contexts only within a topic."""
+"""engine.words.word2vec on a tiny synthetic corpus: two topics whose words share contexts only within a topic."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine.word2vec import (NOISE_TABLE_SIZE, Word2VecConfig, _examples, _unigram_table, build_vocab, tokenize,
-                             train_word2vec)
+from engine.words.word2vec import (NOISE_TABLE_SIZE, Word2VecConfig, _examples, _unigram_table, build_vocab, tokenize,
+                                   train_word2vec)
 
 ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat"]
 TOOLS = ["hammer", "saw", "drill", "wrench", "chisel", "pliers"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.wordfiles import (ExpressionError, VectorFileError, load_vectors, parse_expression,
-                              save_word2vec_text)
-from engine.words import WordVectors
+from engine.words.files import ExpressionError, VectorFileError, load_vectors, parse_expression, save_word2vec_text
+from engine.words.vectors import WordVectors
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-"""engine.words: analogies against brute force and formulas, gensim-equal evaluation, the real GloVe vectors."""
+"""engine.words.vectors: analogies against brute force and formulas, gensim-equal evaluation, the real GloVe vectors."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from engine.words import (COSMUL_EPS, UnknownWord, WordVectors, axis_coordinates, evaluate_analogies,
-                          evaluate_similarity, glove_6b_50d,
-                          pca_plane, read_analogy_questions, top_indices, typos)
+from engine.words.vectors import (COSMUL_EPS, UnknownWord, WordVectors, axis_coordinates, evaluate_analogies,
+                                  evaluate_similarity, glove_6b_50d, pca_plane, read_analogy_questions, top_indices,
+                                  typos)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_similarity_benchmarks_equal_gensim(glove, name):
     from gensim.models import KeyedVectors
     from gensim.test.utils import datapath
 
-    from engine.words import evaluate_similarity
+    from engine.words.vectors import evaluate_similarity
 
     kv = KeyedVectors(glove.dim)
     kv.add_vectors(glove.words[:50_000], glove.vectors[:50_000])

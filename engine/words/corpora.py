@@ -9,6 +9,8 @@ import bz2
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.words.word2vec import tokenize
+
 MAX_CORPUS_BYTES = 50 * 2**20  # an upload above this is refused: word2vec on 2 cores would take hours
 
 
@@ -40,8 +42,6 @@ def gensim_data(file: str) -> Path:
 
 def load_corpus(name: str) -> list[list[str]]:
     """One shipped corpus as tokenized sentences (one per line, or per paragraph of a Wikipedia article)."""
-    from engine.word2vec import tokenize
-
     if name not in CORPORA:
         raise CorpusError(f"Unknown corpus {name!r}; choose one of {', '.join(CORPORA)}.")
     path = gensim_data(CORPORA[name].file)
@@ -61,8 +61,6 @@ def _wikipedia_text(path: Path) -> str:
 
 def read_uploaded_corpus(data: bytes, name: str = "uploaded file") -> tuple[list[list[str]], str | None]:
     """Tokenized sentences of an uploaded .txt, and a warning when it was not UTF-8 (then read as Latin-1)."""
-    from engine.word2vec import tokenize
-
     if len(data) > MAX_CORPUS_BYTES:
         raise CorpusError(f"{name} is {len(data) / 2**20:.0f} MB; the limit is {MAX_CORPUS_BYTES // 2**20} MB "
                           "(training on more would take hours on this machine). Upload an excerpt.")

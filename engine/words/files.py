@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from engine.words import WordVectors
+from engine.words.vectors import WordVectors
 
 MAX_TERMS = 50  # an expression longer than this is refused with a message, not computed
 MAX_VECTOR_BYTES = 200 * 2**20  # as the app's upload cap (.streamlit/config.toml)

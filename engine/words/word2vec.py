@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from engine.words import WordVectors
+from engine.jobs import BackgroundJob, JobStatus
+from engine.words.vectors import WordVectors
 
 NOISE_TABLE_SIZE = 10**6  # entries of the unigram^0.75 noise table (word2vec's has 10^8)
 
@@ -245,3 +246,61 @@ def _examples(tokens: np.ndarray, sentence: np.ndarray, window: int, model: str,
         return np.broadcast_to(tokens[:, None], slots.shape)[present], slots[present]
     has_context = (slots >= 0).any(1)
     return tokens[has_context], slots[has_context]
+
+
+# ---------------------------------------------------------------- in the background, for the page
+
+
+@dataclass
+class Word2VecSnapshot(JobStatus):
+    epoch: int = 0
+    epochs: int = 0
+    words_done: int = 0
+    words_total: int = 0
+    words_per_second: float = 0.0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)  # torch backend only
+    probes: dict[str, list[str]] = field(default_factory=dict)  # probe word → its nearest words right now
+
+
+class Word2VecJob(BackgroundJob):
+    """word2vec training in the background; the probe words' neighbours are refreshed every `probe_seconds`."""
+
+    def __init__(self, sentences: list[list[str]], config, probes: list[str], probe_seconds: float = 1.0):
+        config.validate()
+        build_vocab(sentences, config.min_count)  # raises now, in the caller, when min_count is too high
+        super().__init__(Word2VecSnapshot("running", epochs=config.epochs))
+        self.sentences, self.config, self.probes, self.probe_seconds = sentences, config, probes, probe_seconds
+        self.result = None  # WordVectors once finished (also when stopped)
+        self._started, self._probed = time.monotonic(), -float("inf")
+
+    def _progress(self, p) -> None:
+        now, probes = time.monotonic(), None
+        if p.current is not None and now - self._probed >= self.probe_seconds:
+            self._probed, probes = now, probe_neighbours(p.current(), self.probes)
+        with self._lock:
+            s = self._snap
+            s.epoch, s.words_done, s.words_total, s.words_per_second = p.epoch, p.words_done, p.words_total, p.words_per_second
+            s.seconds = now - self._started
+            if p.loss is not None:
+                s.losses.append(p.loss)
+            if probes is not None:
+                s.probes = probes
+
+    def snapshot(self) -> Word2VecSnapshot:
+        snap = super().snapshot()
+        if not snap.finished:  # the clock runs between progress reports too (e.g. while examples are drawn)
+            snap.seconds = time.monotonic() - self._started
+        return snap
+
+    def _work(self) -> bool:
+        self.result = train_word2vec(self.sentences, self.config, self._progress, self._stop.is_set)
+        probes = probe_neighbours(self.result, self.probes)
+        with self._lock:
+            self._snap.probes, self._snap.seconds = probes, time.monotonic() - self._started
+        return self._stop.is_set()
+
+
+def probe_neighbours(wv, probes: list[str], topn: int = 6) -> dict[str, list[str]]:
+    """The nearest words of each probe word (an empty list when it is not in the vocabulary)."""
+    return {p: [w for w, _ in wv.neighbours(p, topn)] if p in wv else [] for p in probes}
