@@ -96,8 +96,8 @@ def main() -> None:
 
     from engine.data import load_dataset
     from engine.device import configure_threads
-    from engine.digit_score import classifier_accuracy, classifier_score, load_classifier
-    from engine.gan import DCGAN_PATH, GANConfig, GANTrainer, load_trainer, read_gan_card, train_until_score
+    from engine.gan.digit_score import classifier_accuracy, classifier_score, load_classifier
+    from engine.gan.trainer import DCGAN_PATH, GANConfig, GANTrainer, load_trainer, read_gan_card, train_until_score
     from engine.latent.train import split_indices
 
     configure_threads(1)

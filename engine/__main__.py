@@ -175,8 +175,8 @@ def _list(args, argv) -> int:
 
 
 def _gan(args, argv) -> int:
-    from engine.digit_score import classifier_score
-    from engine.gan import GANConfig, GANTrainer, train_until_score
+    from engine.gan.digit_score import classifier_score
+    from engine.gan.trainer import GANConfig, GANTrainer, train_until_score
 
     config = GANConfig(data=args.data, loss=args.loss, k_d=args.k_d, m_g=args.m_g, lr_d=args.lr_d, lr_g=args.lr_g,
                        optimizer=args.optimizer, batch_size=args.batch_size, noise_dim=args.noise_dim,
@@ -213,7 +213,7 @@ def _gan(args, argv) -> int:
 def _gan_classifier(args, argv) -> int:
     from engine.data import load_dataset
     from engine.device import configure_threads
-    from engine.digit_score import save_classifier, train_classifier
+    from engine.gan.digit_score import save_classifier, train_classifier
 
     configure_threads(args.threads)
     data = load_dataset("mnist")

@@ -44,7 +44,7 @@ def dataset_status() -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def uploaded_points(content_hash: str, _content: bytes) -> np.ndarray:
-    from engine.toy2d import read_points_csv
+    from engine.gan.toy2d import read_points_csv
 
     return read_points_csv(_content)
 
@@ -135,7 +135,7 @@ def curves(snap, height: int = 220) -> tuple[go.Figure, go.Figure]:
 
 
 def histograms(snap, height: int = 220) -> go.Figure:
-    from engine.gan import HIST_EDGES
+    from engine.gan.trainer import HIST_EDGES
 
     centres = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
     fig = go.Figure()
@@ -181,8 +181,8 @@ def drawing_pad() -> np.ndarray | None:
 
 
 def two_d_view() -> None:
-    from engine.gan import PRESETS_2D, GANConfig, GANTrainer
-    from engine.toy2d import MAX_CSV_BYTES, PointsError
+    from engine.gan.trainer import PRESETS_2D, GANConfig, GANTrainer
+    from engine.gan.toy2d import MAX_CSV_BYTES, PointsError
 
     left, right = st.columns([2, 3])
     with left:
@@ -229,7 +229,7 @@ def two_d_view() -> None:
 
 def two_d_frame(trainer) -> None:
     """The picture (server-drawn: a browser chart cannot redraw 5×/s here), status and the learning metric."""
-    from engine.gan_view import jpeg_bytes, render_field
+    from engine.gan.view import jpeg_bytes, render_field
 
     snap = trainer.snapshot()
     status_line(snap)
@@ -258,7 +258,7 @@ def two_d_curves(trainer) -> None:
 
 # --- image view -----------------------------------------------------------------------------------
 def image_view() -> None:
-    from engine.gan import DCGAN_PATH, GANConfig, GANTrainer, load_trainer
+    from engine.gan.trainer import DCGAN_PATH, GANConfig, GANTrainer, load_trainer
 
     status = dataset_status()
     available = [k for k in IMAGE_TITLES if status.get(k) is None] + ["upload"]  # a string says why one is missing

@@ -1,4 +1,4 @@
-"""engine.gan, engine.gan_nets, engine.digit_score / engine.toy2d: losses update the right network, mode coverage, the live trainer's thread and
+"""engine.gan.trainer, engine.gan.nets, engine.gan.digit_score / engine.gan.toy2d: losses update the right network, mode coverage, the live trainer's thread and
 snapshot, divergence, the CSV reader, checkpoints, and the shipped DCGAN and classifier."""
 import threading
 import time
@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from engine import gan
+from engine.gan import trainer as gan
 from engine import jobs
 from engine.checkpoints import CheckpointError
 from engine.data import load_dataset
 from engine.device import configure_threads
-from engine.digit_score import CLASSIFIER_PATH, PASS_SHARE, classifier_accuracy, classifier_score, load_classifier
-from engine.gan import DCGAN_PATH, HIST_EDGES, LOSSES, GANConfig, GANTrainer, load_trainer, read_gan_card
-from engine.toy2d import MAX_CSV_ROWS, PointsError, mode_metrics, read_points_csv, toy_modes, toy_points
+from engine.gan.digit_score import CLASSIFIER_PATH, PASS_SHARE, classifier_accuracy, classifier_score, load_classifier
+from engine.gan.trainer import DCGAN_PATH, HIST_EDGES, LOSSES, GANConfig, GANTrainer, load_trainer, read_gan_card
+from engine.gan.toy2d import MAX_CSV_ROWS, PointsError, mode_metrics, read_points_csv, toy_modes, toy_points
 from engine.latent.train import split_indices
 
 configure_threads(1)

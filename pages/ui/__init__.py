@@ -132,7 +132,7 @@ class JobSlot:
         self.meta: dict = {}
 
     def stop(self) -> None:
-        """Stop a job (engine.jobs) or close a trainer (engine.gan) for good."""
+        """Stop a job (engine.jobs) or close a trainer (engine.gan.trainer) for good."""
         if self.job is not None:
             (self.job.close if hasattr(self.job, "close") else self.job.stop)()
 

@@ -1,6 +1,6 @@
 """GANs to watch while they train: an MLP GAN on 2-D points and a DCGAN on images, five losses, one trainer.
 
-The networks and the five losses live in engine.gan_nets; the digit score in engine.digit_score.
+The networks and the five losses live in engine.gan.nets; the digit score in engine.gan.digit_score.
 One iteration is the lecture's loop: k_d discriminator steps, then m_g generator steps, each on a fresh batch.
 
 GANTrainer runs iterations in a daemon thread that never touches the UI; the page polls snapshot().
@@ -25,11 +25,11 @@ from torch import nn
 
 from engine import jobs
 from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
-from engine.digit_score import CLASSIFIER_PATH, classifier_score
-from engine.gan_nets import (LOSSES, ConvDiscriminator, ConvGenerator, d_loss, g_loss, gradient_penalty,
+from engine.gan.digit_score import CLASSIFIER_PATH, classifier_score
+from engine.gan.nets import (LOSSES, ConvDiscriminator, ConvGenerator, d_loss, g_loss, gradient_penalty,
                              mlp_discriminator, mlp_generator)
 from engine.device import configure_threads, pick_device
-from engine.toy2d import TOY_SETS, mode_metrics, toy_points
+from engine.gan.toy2d import TOY_SETS, mode_metrics, toy_points
 
 POINT_SETS = (*TOY_SETS, "custom")
 IMAGE_SETS = ("mnist", "digits", "fashion", "faces", "custom-images")  # custom-images: the caller passes them
@@ -601,7 +601,7 @@ class GANTrainer:
 
 def _load_data(config: GANConfig) -> np.ndarray:
     if config.data == "custom":
-        raise ValueError("Custom 2-D data needs its points: read them with engine.toy2d.read_points_csv.")
+        raise ValueError("Custom 2-D data needs its points: read them with engine.gan.toy2d.read_points_csv.")
     if config.data == "custom-images":
         raise ValueError("Custom images need their array: load them with engine.data.load_image_zip or load_image_folder.")
     if config.is_2d:
@@ -651,7 +651,7 @@ def train_until_score(trainer: GANTrainer, iterations: int | None = None, max_se
     """Step an MNIST trainer, scoring `samples` generated digits every `every` iterations.
 
     Returns seconds / iterations trained, and seconds_to_pass / iterations_to_pass: the first score with at least
-    engine.digit_score.PASS_SHARE of samples confident (None if never). Training time excludes the scoring.
+    engine.gan.digit_score.PASS_SHARE of samples confident (None if never). Training time excludes the scoring.
     """
     seconds, result = 0.0, {"seconds_to_pass": None, "iterations_to_pass": None}
     snap = trainer.snapshot()
