@@ -63,7 +63,7 @@ def gan_rates(checks: list) -> None:
 def gatys_rates(checks: list) -> None:
     from skimage.data import astronaut, coffee
 
-    from engine.gatys import GatysConfig, optimize
+    from engine.style.gatys import GatysConfig, optimize
 
     content, style = astronaut(), coffee()
     print("\nGatys, MobileNetV2 backbone, Adam: seconds per step (median of 5 blocks of 10 steps)")

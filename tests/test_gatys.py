@@ -8,13 +8,13 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from engine import backbones
-from engine.backbones import BackboneUnavailable, load_backbone
-from engine.gatys import GatysConfig, GatysJob, gram, normalised_mse, optimize, tv_loss
+from engine.style import backbones
+from engine.style.backbones import BackboneUnavailable, load_backbone
+from engine.style.gatys import GatysConfig, GatysJob, gram, normalised_mse, optimize, tv_loss
 from engine.imageio import fit_longest, resize
 from engine.jobs import wait_for
-from engine.styles import load_sample, load_style
-from engine.stylize import StyleError
+from engine.style.gallery import load_sample, load_style
+from engine.style.fast import StyleError
 
 torch.set_num_threads(1)
 

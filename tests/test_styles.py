@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 
 from engine.imageio import ImageRejected
-from engine.styles import (ASSETS, SAMPLE_CONTENT, builtin_path, list_styles, load_sample, load_style, procedural,
-                           read_upload, render_builtin_thumbnails)
-from engine.stylize import NUM_STYLES, StyleError
+from engine.style.gallery import (ASSETS, SAMPLE_CONTENT, builtin_path, list_styles, load_sample, load_style,
+                                  procedural, read_upload, render_builtin_thumbnails)
+from engine.style.fast import NUM_STYLES, StyleError
 
 torch.set_num_threads(1)
 

@@ -10,8 +10,8 @@ from PIL import Image
 
 from engine.imageio import ImageRejected
 from engine.imageio import keep_colors, rgb_float
-from engine.stylize import (FastConfig, StyleError, mix_weights, stylize_arbitrary, stylize_builtin, style_vector,
-                            tiled)
+from engine.style.fast import (FastConfig, StyleError, mix_weights, stylize_arbitrary, stylize_builtin, style_vector,
+                               tiled)
 
 torch.set_num_threads(1)
 RNG = np.random.default_rng(0)

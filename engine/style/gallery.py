@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.imageio import fit_longest, rgb_float, rgb_uint8
-from engine.stylize import NUM_STYLES, StyleError
+from engine.style.fast import NUM_STYLES, StyleError
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "styles"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "styles"
 SAMPLE_CONTENT = ("astronaut", "coffee", "chelsea", "rocket")  # skimage.data photos, offline
 TEXTURES = ("brick", "grass", "gravel")  # skimage.data, grey 512²
 PROCEDURAL = ("stripes", "waves", "mosaic")
@@ -28,7 +28,7 @@ class StyleEntry:
     name: str  # unique key for load_style
     kind: str  # "builtin" (26-style network, `index`), "texture", "procedural", "upload"
     label: str
-    index: int | None = None  # built-in style index 0..25 (for engine.stylize.stylize_builtin)
+    index: int | None = None  # built-in style index 0..25 (for engine.style.fast.stylize_builtin)
 
     def thumbnail(self, uploads: Mapping[str, np.ndarray] | None = None, side: int = 128) -> np.ndarray:
         """A small H×W×3 uint8 preview."""
@@ -64,7 +64,7 @@ def load_style(name: str, uploads: Mapping[str, np.ndarray] | None = None) -> np
     if name.startswith("builtin-") and name[8:].isdigit() and 1 <= int(name[8:]) <= NUM_STYLES:
         path = builtin_path(int(name[8:]) - 1)
         if not path.exists():
-            raise StyleError(f"{path} is missing; regenerate it with engine.styles.render_builtin_thumbnails().")
+            raise StyleError(f"{path} is missing; regenerate it with engine.style.gallery.render_builtin_thumbnails().")
         return rgb_float(path)
     if name.startswith("texture-") and name[8:] in TEXTURES:
         import skimage.data
@@ -107,7 +107,7 @@ def render_builtin_thumbnails(out_dir: Path = ASSETS, side: int = 160, quality: 
     """Render the sample photo in each of the 26 built-in styles (one-hot weights) as small JPEGs; run once."""
     from PIL import Image
 
-    from engine.stylize import FastConfig, stylize_builtin
+    from engine.style.fast import FastConfig, stylize_builtin
 
     out_dir.mkdir(parents=True, exist_ok=True)
     sample = fit_longest(load_sample(THUMBNAIL_SOURCE), 2 * side)

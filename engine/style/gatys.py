@@ -18,11 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
+from engine.style.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
 from engine.device import configure_threads, pick_device
 from engine.imageio import fit_longest, resize, rgb_float, rgb_uint8
 from engine.jobs import BackgroundJob, JobStatus, TooManyJobs
-from engine.stylize import StyleError
+from engine.style.fast import StyleError
 
 MAX_WEIGHT = 1e6  # larger loss weights are clamped (with a note): beyond it float32 losses lose the other terms
 EPS = 1e-8  # keeps the per-layer normalisation finite for all-black targets
