@@ -33,7 +33,7 @@ MODELS = ("procfaces-conv-32", "procfaces-vae-32", "procfaces-linear-32", "lfw-c
 
 
 def slider(model, images, moves: int = 50) -> dict:
-    from engine.morph import Morph
+    from engine.faces.morph import Morph
 
     start = time.perf_counter()
     morph = Morph.between(model, images[0], images[1])
@@ -53,7 +53,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from engine import attributes as at
+    from engine.faces import attributes as at
     from engine.checkpoints import CHECKPOINT_DIR
     from engine.latent.checkpoints import load_checkpoint
     from engine.data import load_dataset

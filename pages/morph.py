@@ -106,7 +106,7 @@ def labels(limit: int) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Looking for a face…", max_entries=8)
 def cropped(content_hash: str, _content: bytes, input_shape: tuple, dataset: str, box: tuple | None):
-    from engine.facecrop import Box, face_crop, framing_for
+    from engine.faces.facecrop import Box, face_crop, framing_for
 
     result = face_crop(_content, input_shape, framing_for(dataset), None if box is None else Box(*box))
     preview = np.asarray(result.photo.image.convert("RGB"))
@@ -122,9 +122,9 @@ def build_gradio():
     import gradio as gr
 
     from engine.imageio import ImageRejected
-    from engine.facecrop import face_crop, framing_for
+    from engine.faces.facecrop import face_crop, framing_for
     from engine.imageio import to_uint8
-    from engine.morph import Morph, gif_bytes, strip_png
+    from engine.faces.morph import Morph, gif_bytes, strip_png
 
     def photo_first(path: str) -> tuple[bool, bool]:  # real photos: models of LFW's faces only, then of LFW
         info = model_cards()[path]
@@ -231,7 +231,7 @@ def photo_face(label: str, content: bytes, model, path: str) -> np.ndarray | Non
 
 # --- sections ------------------------------------------------------------------------------------------
 def morph_section(model, path: str) -> None:
-    from engine.morph import Morph
+    from engine.faces.morph import Morph
 
     data = page_dataset(path)
     with st.expander(f"The first {GALLERY} faces of the dataset, by index"):
@@ -261,7 +261,7 @@ def morph_section(model, path: str) -> None:
 
 def morph_view(m) -> None:
     """The slider part reruns alone: one decode per move."""
-    from engine.morph import METHODS, gif_bytes, strip_png
+    from engine.faces.morph import METHODS, gif_bytes, strip_png
 
     c1, c2, c3 = st.columns([3, 2, 1])
     t = c1.slider("t", 0.0, 1.0, 0.5, 0.01, key="morph-t")
@@ -283,7 +283,7 @@ def morph_view(m) -> None:
 
 
 def attribute_section(choice: Choice) -> None:
-    from engine.attributes import STRENGTH_LIMIT, attribute_vector, difference_of_means, remove_direction
+    from engine.faces.attributes import STRENGTH_LIMIT, attribute_vector, difference_of_means, remove_direction
 
     model, path = choice.model, choice.path
     data, dataset = page_dataset(path), model_cards()[path]["dataset"]
@@ -321,7 +321,7 @@ def attribute_section(choice: Choice) -> None:
 
 
 def attribute_view(model, path, vector, strength, name) -> None:
-    from engine.attributes import apply
+    from engine.faces.attributes import apply
 
     data = page_dataset(path)
     face_a = st.session_state.get("morph-face-A")
@@ -334,7 +334,7 @@ def attribute_view(model, path, vector, strength, name) -> None:
     ui.show_images(np.concatenate([faces, before, after]), per_row=8, scale=2 if faces.shape[-1] > 32 else 3,
                    caption=f"top: faces · middle: Dec(Enc(x)) · bottom: with s = {strength:g} × “{name}”")
     if model_cards()[path]["dataset"] == "procfaces":
-        from engine.attributes import probabilities
+        from engine.faces.attributes import probabilities
         from engine.data.procfaces import BINARY
 
         p_before, p_after = probabilities(before), probabilities(after)
@@ -347,7 +347,7 @@ def attribute_view(model, path, vector, strength, name) -> None:
 
 def compare_section(path: str) -> None:
     """The same edit (attribute from labels) through every shipped model of this dataset."""
-    from engine.attributes import apply, attribute_vector
+    from engine.faces.attributes import apply, attribute_vector
 
     dataset = model_cards()[path]["dataset"]
     if dataset != "procfaces":

@@ -1,4 +1,4 @@
-"""engine.attributes: vector arithmetic and its errors, edits stay in [0, 1] at any strength, the shipped classifier
+"""engine.faces.attributes: vector arithmetic and its errors, edits stay in [0, 1] at any strength, the shipped classifier
 loads weights only, and on the shipped procedural-face models adding the glasses vector adds glasses and little else."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine import attributes as at
+from engine.faces import attributes as at
 from engine.checkpoints import CHECKPOINT_DIR, CheckpointError
 from engine.latent.checkpoints import load_checkpoint
 from engine.device import configure_threads
@@ -55,7 +55,7 @@ def test_strength_100_stays_finite_in_range_and_wrong_shapes_are_refused():
 
 def test_classifier_is_weights_only(tmp_path):
     net, card = at.load_classifier()
-    assert card["attributes"] == list(BINARY) and card["command"].startswith("python -m engine.attributes")
+    assert card["attributes"] == list(BINARY) and card["command"].startswith("python -m engine.faces.attributes")
     pickle = tmp_path / "evil.pt"
     pickle.write_bytes(b"\x80\x04not really")
     with pytest.raises(CheckpointError, match="pickled"):

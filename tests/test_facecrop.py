@@ -1,4 +1,4 @@
-"""engine.facecrop: the astronaut's face is found and cropped, pictures without a face say so and fall back to the
+"""engine.faces.facecrop: the astronaut's face is found and cropped, pictures without a face say so and fall back to the
 centre, and bad uploads (10×10, 50 MP, grey for a colour model, a bomb, a bad box) behave."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from engine import facecrop as fc
+from engine.faces import facecrop as fc
 from engine.imageio import ImageRejected
 
 ASTRONAUT_FACE = (175, 70, 272, 166)  # x0, y0, x1, y1 of Eileen Collins's face in skimage's 512×512 astronaut

@@ -1,4 +1,4 @@
-"""engine.morph and latent.slerp: the ends of a morph are the reconstructions, identical images give a constant
+"""engine.faces.morph and latent.slerp: the ends of a morph are the reconstructions, identical images give a constant
 morph, exports decode, the wrong image shape is refused, and a slider move is one fast decode."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from engine.latent.checkpoints import load_checkpoint
 from engine.device import configure_threads
 from engine.latent.paths import interpolate, slerp
 from engine.latent.models import AEConfig, Autoencoder
-from engine.morph import Morph, gif_bytes, strip_png
+from engine.faces.morph import Morph, gif_bytes, strip_png
 
 configure_threads(1)
 

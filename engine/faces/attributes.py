@@ -7,7 +7,7 @@ the other direction u out, v ← v − (v·u / ‖u‖²)·u, keeps only the par
 
 A small multi-label CNN, trained once on the procedural faces' labels and shipped, scores the edits:
 did the attribute appear, and did the others stay as they were?
-Run `python -m engine.attributes --out checkpoints/procfaces-attributes` to rebuild it.
+Run `python -m engine.faces.attributes --out checkpoints/procfaces-attributes` to rebuild it.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from torch import nn
 
 from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
 from engine.latent.models import Autoencoder
-from engine.morph import check_images
+from engine.faces.morph import check_images
 from engine.data.procfaces import BINARY
 
 CLASSIFIER_PATH = CHECKPOINT_DIR / "procfaces-attributes.safetensors"
@@ -211,7 +211,7 @@ def edit_success(model: Autoencoder, images: np.ndarray, labels: np.ndarray, nam
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train the shipped classifier: `python -m engine.attributes --out checkpoints/procfaces-attributes`
+    """Train the shipped classifier: `python -m engine.faces.attributes --out checkpoints/procfaces-attributes`
     (after the procedural-face autoencoders whose reconstructions it also learns from)."""
     from engine.latent.checkpoints import load_checkpoint
     from engine.device import configure_threads
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.data import procedural_faces
 
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m engine.attributes", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m engine.faces.attributes", description=main.__doc__)
     parser.add_argument("--faces", type=int, default=10_000)
     parser.add_argument("--data-seed", type=int, default=1, help="procfaces seed (1: not the autoencoders' faces)")
     parser.add_argument("--reconstructions", default="procfaces-conv-32,procfaces-vae-32",
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     card = {"data": "procfaces" + "".join(f" + {name} reconstructions" for name in views),
             "dataset_options": {"limit": args.faces, "seed": args.data_seed},
             "dataset_source": data.source, "reconstructions": sources, "metrics": metrics, "seed": args.seed,
-            "command": "python -m engine.attributes " + " ".join(shlex.quote(a) for a in argv)}
+            "command": "python -m engine.faces.attributes " + " ".join(shlex.quote(a) for a in argv)}
     path = save_classifier(net, args.out, card)
     print(f"wrote {path} in {metrics['seconds']} s: held-out accuracy on drawn faces {metrics['test_accuracy']}")
     for name, acc in metrics["test_accuracy_views"].items():
