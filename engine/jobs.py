@@ -31,7 +31,8 @@ class JobStatus:
 class BackgroundJob:
     """A daemon thread running `_work()` under one of the server's training slots, with a snapshot to poll.
 
-    Subclasses write `self._snap` (a dataclass with `state` and `error`) only while holding `self._lock`.
+    Subclasses write `self._snap` (a dataclass with `state` and `error`) only while holding `self._lock`, and say
+    through `output` what the job made (a model, word vectors), None until there is something to use.
     """
 
     def __init__(self, snapshot):
@@ -61,6 +62,11 @@ class BackgroundJob:
     def snapshot(self):
         with self._lock:
             return copy.deepcopy(self._snap)
+
+    @property
+    def output(self):
+        """What the job made, for the user to take on (also after a stop); None while there is nothing."""
+        raise NotImplementedError
 
     def _work(self) -> bool:
         """Do the work; return True when it ended early because stop() was called."""

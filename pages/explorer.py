@@ -8,10 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.device import configure_threads
 from pages import ui
 
 ui.use_app_navigation()
-ui.configure_threads()
+configure_threads()
 ui.warm_up_umap()
 ui.intro(
     "Latent-space explorer",
@@ -93,7 +94,7 @@ with st.sidebar:
     for path, card in list_checkpoints():
         if card.dataset == name and tuple(card.model["input_shape"]) == data.image_shape:
             options[f"{card.model['kind']} AE · code {card.model['code_size']} (shipped)"] = ("file", str(path))
-    trained = ui.session_model(SLOT)
+    trained = ui.session_result(SLOT)
     if trained:
         options[trained[1]] = ("session", None)
     options["Upload a checkpoint (.safetensors)…"] = ("upload", None)
@@ -105,7 +106,7 @@ with st.sidebar:
             model, card = ui.checkpoint(value, Path(value).stat().st_mtime)
             model_key = value
         elif source == "session":
-            model, model_key = trained[0], f"session:{id(trained[0])}"
+            model, _, model_key = trained
         else:
             up = st.file_uploader("Latent Lab checkpoint", type=None, key="ckpt-upload")
             if up is not None:

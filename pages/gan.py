@@ -5,10 +5,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.device import configure_threads
 from pages import ui
 
 ui.use_app_navigation()
-ui.configure_threads()
+configure_threads()
 ui.intro(
     "GAN training, live",
     r"L_D = -\log D(x) - \log\bigl(1 - D(G(z))\bigr) \qquad "

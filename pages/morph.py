@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from engine.device import configure_threads
 from pages import ui
 from pages.ui.gradio_embed import gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid
 
 ui.use_app_navigation()
-ui.configure_threads()
+configure_threads()
 ui.intro(
     "Morphing and attribute vectors",
     r"x(t) = \mathrm{Dec}\bigl((1-t)\,c_1 + t\,c_2\bigr),\ c_i = \mathrm{Enc}(x_i) \qquad "
@@ -368,7 +369,7 @@ def compare_section(path: str) -> None:
 def pick_model() -> Choice:
     """Sidebar: a shipped model, or the one trained in this session's Train tab."""
     cards = model_cards()
-    trained, slot = ui.session_model("morph-train"), ui.job_slot("morph-train")
+    trained, slot = ui.session_result("morph-train"), ui.job_slot("morph-train")
     options = list(cards) + (["session"] if trained is not None and slot.meta.get("base") in cards else [])
     with st.sidebar:
         key = st.selectbox("Model", options, key="morph-model",
@@ -376,7 +377,7 @@ def pick_model() -> Choice:
         if key == "session":
             base = slot.meta["base"]
             st.caption(f"Trained in this session on {cards[base]['dataset']}.")
-            return Choice(f"session:{id(trained[0])}", trained[1], trained[0], base)
+            return Choice(trained[2], trained[1], trained[0], base)
         st.caption(f"Trained on {cards[key]['dataset']}; its card records the command that made it.")
     return Choice(key, model_title(key), load_model(key), key)
 

@@ -5,12 +5,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.device import configure_threads
 from pages import ui
 from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid,
                                    session_id)
 
 ui.use_app_navigation()
-ui.configure_threads()
+configure_threads()
 ui.intro(
     "Style transfer",
     r"L(x) = \sum_l w_l \,\bigl\|G_l(x) - G_l(x_{\text{style}})\bigr\|^2 + \alpha\,\bigl\|F(x) - F(x_{\text{content}})\bigr\|^2"

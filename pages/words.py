@@ -7,10 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.device import configure_threads
 from pages import ui
 
 ui.use_app_navigation()
-ui.configure_threads()
+configure_threads()
 ui.intro(
     "Word algebra",
     r"v_{\text{king}} - v_{\text{man}} + v_{\text{woman}} \approx v_{\text{queen}}"
@@ -90,18 +91,10 @@ def uploaded_corpus(content_hash: str, _content: bytes, filename: str):
     return read_uploaded_corpus(_content, filename)
 
 
-def trained_vectors():
-    """(vectors, key) trained in this session (a stopped run counts), or None."""
-    slot = ui.job_slot("words-train")
-    if slot.job is None or not slot.job.snapshot().finished or slot.job.result is None:
-        return None
-    return slot.job.result, f"trained:{id(slot.job)}"
-
-
 # --- sidebar: which vectors -------------------------------------------------------------------------
 with st.sidebar:
     st.header("Vectors")
-    trained = trained_vectors()
+    trained = ui.session_result("words-train")
     sources = {"glove": "GloVe 6B, 50-d (400k words)", "upload": "Upload a vectors file"}
     if trained:
         sources = {"trained": "Trained in this session", **sources}
@@ -110,7 +103,7 @@ with st.sidebar:
     if source == "glove":
         wv, vectors_key = glove(), "glove"
     elif source == "trained":
-        wv, vectors_key = trained
+        wv, _, vectors_key = trained
     else:
         fmt = st.selectbox("Format", ["auto", "word2vec", "word2vec-binary", "glove"],
                            help="auto: a binary body means word2vec binary; a 'count dim' first line means word2vec "

@@ -28,6 +28,11 @@ class TrainingJob(BackgroundJob):
         self.model, self.images, self.config = model, images, config
         self.result: TrainResult | None = None
 
+    @property
+    def output(self):
+        """The trained model once fit() has returned (a stopped run included)."""
+        return self.model if self.result is not None else None
+
     def _progress(self, p: Progress) -> None:
         with self._lock:
             s = self._snap

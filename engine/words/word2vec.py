@@ -274,6 +274,11 @@ class Word2VecJob(BackgroundJob):
         self.result = None  # WordVectors once finished (also when stopped)
         self._started, self._probed = time.monotonic(), -float("inf")
 
+    @property
+    def output(self):
+        """The trained WordVectors once training has ended (a stopped run included)."""
+        return self.result
+
     def _progress(self, p) -> None:
         now, probes = time.monotonic(), None
         if p.current is not None and now - self._probed >= self.probe_seconds:

@@ -89,14 +89,6 @@ def checkpoint(path: str, mtime: float):
 
 
 @st.cache_resource(show_spinner=False)
-def configure_threads() -> int:
-    """Once per server: torch's CPU threads for the app's own encoding/decoding (engine default)."""
-    from engine.device import configure_threads as configure
-
-    return configure()
-
-
-@st.cache_resource(show_spinner=False)
 def warm_up_umap() -> None:
     """Once per server: compile UMAP's numba code in a background thread while the user looks around."""
     import threading
@@ -262,12 +254,14 @@ def _training_progress(slot_name: str) -> None:
         st.rerun(scope="app")  # let the page pick up the new model
 
 
-def session_model(slot_name: str):
-    """(model, title) trained in this session, or None. A stopped run still gives its model."""
+def session_result(slot_name: str) -> tuple[object, str, str] | None:
+    """(output, title, key) of this session's finished job in that slot — the model or vectors it made, its title,
+    and a key that changes with every run (for caches) — or None. A stopped run still gives its output."""
     slot = job_slot(slot_name)
-    if slot.job is None or not slot.job.snapshot().finished or slot.job.result is None:
+    job = slot.job
+    if job is None or not job.snapshot().finished or job.output is None:
         return None
-    return slot.job.model, slot.meta.get("title", "trained in this session")
+    return job.output, slot.meta.get("title", "trained in this session"), f"session:{id(job)}"
 
 
 # --- map with hover thumbnails -------------------------------------------------------------------
