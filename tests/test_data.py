@@ -397,3 +397,55 @@ def test_load_image_zip_guards(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "ZIP_MAX_TOTAL_BYTES", 100)
     with pytest.raises(DatasetUnavailable, match="unpacks to"):
         load_image_zip(payload)
+
+
+# ---------------------------------------------------------------- memory bounds on hostile or careless uploads
+
+
+def lying_zip(inflated_mb: int) -> bytes:
+    """A zip whose one member inflates to `inflated_mb` MB while its headers declare 1 000 bytes (a zip bomb)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zf.open("bomb.png", "w", force_zip64=False) as member:
+            chunk = bytes(1024**2)
+            for _ in range(inflated_mb):
+                member.write(chunk)
+    raw = bytearray(buf.getvalue())
+    local = raw.index(b"PK\x03\x04")
+    central = raw.index(b"PK\x01\x02")
+    raw[local + 22:local + 26] = (1000).to_bytes(4, "little")  # local header: uncompressed size
+    raw[central + 24:central + 28] = (1000).to_bytes(4, "little")  # central directory: uncompressed size
+    return bytes(raw)
+
+
+def _zip_outcome(payload: bytes) -> str:
+    try:
+        load_image_zip(payload, size=16)
+    except DatasetUnavailable as e:
+        return str(e)
+    return "loaded"
+
+
+def test_zip_member_that_lies_about_its_size_is_refused_within_bounded_memory():
+    from memory_probe import peak
+
+    payload = lying_zip(600)
+    assert len(payload) < 5 * 1024**2  # a small upload…
+    result = peak(_zip_outcome, payload)
+    assert result.error is None and "No readable images" in result.result  # …skipped as unreadable, no crash
+    assert result.growth_mb < 200, f"peak RSS grew by {result.growth_mb:.0f} MB"  # not the 600 MB it inflates to
+
+
+def test_zip_of_many_tiny_images_stays_within_the_dataset_memory_limit(monkeypatch):
+    from engine import data
+
+    buf = io.BytesIO()
+    png = io.BytesIO()
+    Image.new("RGB", (2, 2), (200, 10, 10)).save(png, format="PNG")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(3000):
+            zf.writestr(f"img{i}.png", png.getvalue())
+    monkeypatch.setenv("LATENTLAB_MAX_DATASET_MB", "8")
+    ds = data.load_image_zip(buf.getvalue(), size=32, color=True)  # 12 KB per image: 8 MB hold 682
+    assert ds.images.nbytes <= 8 * 1024**2 and len(ds) == 8 * 1024**2 // (3 * 32 * 32 * 4)
+    assert any("memory limit" in n and "8 MB" in n for n in ds.notes), ds.notes

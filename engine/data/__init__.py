@@ -18,8 +18,10 @@ from PIL import Image, ImageOps
 from engine.data import procfaces as pf
 from engine.imageio import ImageRejected, open_image
 
-ZIP_MAX_MEMBER_BYTES = 50 * 1024**2
-ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
+ZIP_MAX_MEMBER_BYTES = 50 * 1024**2  # real inflated bytes of one member, counted while it inflates
+ZIP_MAX_TOTAL_BYTES = 2 * 1024**3  # real inflated bytes of a whole zip
+ZIP_CHUNK = 1024**2  # a member inflates this much at a time, so a lying header cannot make one huge read
+MAX_DATASET_MB = 512  # decoded images of one upload (float32); LATENTLAB_MAX_DATASET_MB overrides
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MISSING = (
     "Fashion-MNIST is not installed here: `apt-get install dataset-fashion-mnist`, "
@@ -289,20 +291,35 @@ def _to_array(img: Image.Image, size: int, color: bool) -> np.ndarray:
 Item = tuple[str | None, Callable[[], Image.Image]]  # (first-level folder or None, open the file)
 
 
-def _collect(name: str, origin: str, items: Iterable[Item], size: int, color: bool, max_images: int) -> ImageDataset:
-    """Decode (label, opener) items into a dataset, counting rather than raising on unreadable files."""
-    arrays, labels, skipped, notes = [], [], 0, []
+def max_dataset_bytes() -> int:
+    """The most memory one upload's decoded images may take (LATENTLAB_MAX_DATASET_MB, default MAX_DATASET_MB)."""
+    return int(float(os.environ.get("LATENTLAB_MAX_DATASET_MB") or MAX_DATASET_MB) * 1024**2)
+
+
+def _collect(name: str, origin: str, items: list[Item], size: int, color: bool, max_images: int) -> ImageDataset:
+    """Decode (label, opener) items into a dataset, counting rather than raising on unreadable files.
+
+    The images go straight into one preallocated array, capped by max_images and by max_dataset_bytes()."""
+    per_image = (3 if color else 1) * size * size * 4
+    by_memory = max_dataset_bytes() // per_image
+    cap = min(max_images, by_memory, len(items))
+    images = np.empty((cap, 3 if color else 1, size, size), np.float32)
+    labels, skipped, notes, n = [], 0, [], 0
     for label, open_ in items:
-        if len(arrays) == max_images:
-            notes.append(f"Stopped at {max_images} images; the rest of {origin} was not loaded.")
+        if n == cap:
+            if cap < len(items):
+                why = (f"the memory limit of {max_dataset_bytes() / 1024**2:.0f} MB for one upload"
+                       if by_memory < max_images else f"{max_images} images")
+                notes.append(f"Stopped at {cap} images ({why}); the rest of {origin} was not loaded.")
             break
         try:
-            arrays.append(_to_array(open_(), size, color))
+            images[n] = _to_array(open_(), size, color)
         except ImageRejected:
             skipped += 1
         else:
             labels.append(label)
-    if not arrays:
+            n += 1
+    if not n:
         raise DatasetUnavailable(f"No readable images in {origin} ({skipped} files skipped).")
     if skipped:
         notes.append(f"Skipped {skipped} file{'s' if skipped > 1 else ''} that could not be read as images.")
@@ -312,7 +329,8 @@ def _collect(name: str, origin: str, items: Iterable[Item], size: int, color: bo
         label_names = sorted(set(labels))
         index = {n: i for i, n in enumerate(label_names)}
         ids = np.array([index[label] for label in labels], dtype=np.int64)
-    return ImageDataset(name, np.stack(arrays), ids, label_names, f"Your images: {origin}", skipped, notes)
+    images = images if n == cap else images[:n].copy()
+    return ImageDataset(name, images, ids, label_names, f"Your images: {origin}", skipped, notes)
 
 
 def _hidden(parts: tuple[str, ...]) -> bool:
@@ -338,15 +356,31 @@ def load_image_folder(path: str | Path, size: int = 32, color: bool = False, max
     return _collect("folder", str(root), items, size, color, max_images)
 
 
-def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Image.Image:
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> bytes:
+    """A member's bytes, inflated ZIP_CHUNK at a time and counted as they come: its header's sizes may lie.
+
+    budget[0] is what the whole zip may still inflate to; it shrinks by what this member took."""
+    limit = min(ZIP_MAX_MEMBER_BYTES, budget[0])
+    out = bytearray()
+    try:
+        with zf.open(info) as f:
+            while chunk := f.read(ZIP_CHUNK):
+                out += chunk
+                if len(out) > limit:
+                    break
+    except Exception as e:
+        raise ImageRejected(f"Cannot extract {info.filename}: {e}") from None
+    budget[0] -= len(out)
+    if len(out) > limit:
+        raise ImageRejected(f"{info.filename} inflates to more than {limit // 1024**2} MB.")
+    return bytes(out)
+
+
+def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> Image.Image:
     """One zip member as an image; oversized, damaged, encrypted or unsupported members are rejected."""
     if info.file_size > ZIP_MAX_MEMBER_BYTES:
         raise ImageRejected(f"{info.filename} is larger than {ZIP_MAX_MEMBER_BYTES // 1024**2} MB.")
-    try:
-        data = zf.read(info)
-    except Exception as e:
-        raise ImageRejected(f"Cannot extract {info.filename}: {e}") from None
-    return open_image(data)
+    return open_image(_inflate(zf, info, budget))
 
 
 def load_image_zip(source: str | Path | bytes | BinaryIO, size: int = 32, color: bool = False,
@@ -372,5 +406,6 @@ def load_image_zip(source: str | Path | bytes | BinaryIO, size: int = 32, color:
             raise DatasetUnavailable(f"{origin} unpacks to {total / 1024**3:.1f} GB; the limit is "
                                      f"{ZIP_MAX_TOTAL_BYTES / 1024**3:.0f} GB.")
         drop = int(len({parts[0] for parts, _ in members}) == 1 and all(len(parts) > 1 for parts, _ in members))
-        items = [(_label(parts[drop:]), functools.partial(_open_member, zf, info)) for parts, info in members]
+        budget = [ZIP_MAX_TOTAL_BYTES]
+        items = [(_label(parts[drop:]), functools.partial(_open_member, zf, info, budget)) for parts, info in members]
         return _collect("zip", origin, items, size, color, max_images)
