@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from engine.latent.models import AEConfig, Autoencoder
 
 CARD_KEY = "latentlab_card"
 FORMAT = "latentlab-autoencoder-1"
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32; the largest shipped autoencoder has under a million
 
 
 @dataclass
@@ -65,11 +67,30 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     if card.format != FORMAT:
         raise CheckpointError(f"{path.name} has format {card.format!r}; this version reads {FORMAT!r}.")
     try:
-        model = Autoencoder(AEConfig(**card.model))
+        config = AEConfig(**card.model)
+        check_shapes(path, config)
+        model = Autoencoder(config)
         model.load_state_dict(load_file(str(path), device=str(device)), strict=True)
     except (TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{path.name}: weights do not match the card's model ({e}).") from None
     return model.to(device).eval(), card
+
+
+def check_shapes(path: str | Path, config: AEConfig) -> None:
+    """Before any real tensor is made: the card's model, built on PyTorch's "meta" device (shapes, no memory), must
+    stay under MAX_PARAMETERS and have exactly the file's tensor names and shapes (read from its header)."""
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in Autoencoder(config).state_dict().items()}
+    size = sum(math.prod(shape) for shape in expected.values())
+    if size > MAX_PARAMETERS:
+        raise CheckpointError(f"{Path(path).name}: its card describes a model of {size:,} parameters; this server "
+                              f"loads at most {MAX_PARAMETERS:,}.")
+    with safe_open(str(path), framework="pt") as f:
+        found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    if found != expected:
+        wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+        raise CheckpointError(f"{Path(path).name}: weights do not match the card's model "
+                              f"({len(wrong)} tensors differ, e.g. {wrong[0]}).")
 
 
 def list_checkpoints(folder: str | Path = CHECKPOINT_DIR) -> list[tuple[Path, Card]]:
