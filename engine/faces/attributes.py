@@ -7,14 +7,11 @@ the other direction u out, v ← v − (v·u / ‖u‖²)·u, keeps only the par
 
 A small multi-label CNN, trained once on the procedural faces' labels and shipped, scores the edits:
 did the attribute appear, and did the others stay as they were?
-Run `python -m engine.faces.attributes --out checkpoints/procfaces-attributes` to rebuild it.
+Run `python -m engine attribute-classifier --out checkpoints/procfaces-attributes` to rebuild it.
 """
 from __future__ import annotations
 
-import argparse
 import functools
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -195,48 +192,3 @@ def edit_success(model: Autoencoder, images: np.ndarray, labels: np.ndarray, nam
     return {"faces": len(lacking), "added": float(after[:, column].mean()), "unchanged": float(same.all(1).mean()),
             "unchanged_each": {BINARY[i]: float(same[:, j].mean()) for j, i in enumerate(others)},
             "unchanged_vs_labels": float(true.all(1).mean())}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Train the shipped classifier: `python -m engine.faces.attributes --out checkpoints/procfaces-attributes`
-    (after the procedural-face autoencoders whose reconstructions it also learns from)."""
-    from engine.latent.checkpoints import load_checkpoint
-    from engine.device import configure_threads
-    from engine.data.procfaces import attributes
-    from engine.data import procedural_faces
-
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m engine.faces.attributes", description=main.__doc__)
-    parser.add_argument("--faces", type=int, default=10_000)
-    parser.add_argument("--data-seed", type=int, default=1, help="procfaces seed (1: not the autoencoders' faces)")
-    parser.add_argument("--reconstructions", default="procfaces-conv-32,procfaces-vae-32",
-                        help="comma-separated shipped autoencoders whose Dec(Enc(x)) of the same faces are also "
-                             "trained on, with the drawn faces' labels ('' for none)")
-    parser.add_argument("--epochs", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    configure_threads(args.threads)
-    data = procedural_faces(args.faces, seed=args.data_seed)
-    attrs = attributes(args.faces, seed=args.data_seed)
-    labels = np.stack([attrs[k] for k in BINARY], 1)
-    views, sources = {}, {}
-    for name in filter(None, (n.strip() for n in args.reconstructions.split(","))):
-        model, model_card = load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")
-        views[name] = np.clip(model.reconstruct(data.images), 0, 1)
-        sources[name] = {"created": model_card.created, "command": model_card.command}
-    net, metrics = train_classifier(data.images, labels, epochs=args.epochs, seed=args.seed, views=views)
-    card = {"data": "procfaces" + "".join(f" + {name} reconstructions" for name in views),
-            "dataset_options": {"limit": args.faces, "seed": args.data_seed},
-            "dataset_source": data.source, "reconstructions": sources, "metrics": metrics, "seed": args.seed,
-            "command": "python -m engine.faces.attributes " + " ".join(shlex.quote(a) for a in argv)}
-    path = save_classifier(net, args.out, card)
-    print(f"wrote {path} in {metrics['seconds']} s: held-out accuracy on drawn faces {metrics['test_accuracy']}")
-    for name, acc in metrics["test_accuracy_views"].items():
-        print(f"  on {name} reconstructions {acc}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
