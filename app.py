@@ -37,9 +37,10 @@ def home() -> None:
     st.latex(r"L = \sum_l w_l\,\|\mathrm{Gram}_l(x) - \mathrm{Gram}_l(x_{\text{style}})\|^2 "
              r"+ \alpha\,\|F(x) - F(x_{\text{content}})\|^2")
     st.markdown(
-        "Drop a photo into the Gradio widget and get it back stylized in about a second (Magenta's arbitrary-style "
-        "network, 26 built-in styles, blends, keep-the-colours). Then watch the lecture's optimisation move the "
-        "pixels live, with its content, per-layer style and TV losses, or synthesise a texture from noise."
+        "Drop a photo into the Gradio widget and get it back stylized by one pass of a network, timed on this "
+        "machine (Magenta's arbitrary-style network, 26 built-in styles, blends, keep-the-colours). Then watch the "
+        "lecture's optimisation move the pixels live, with its content, per-layer style and TV losses, or synthesise "
+        "a texture from noise."
     )
     st.page_link(STYLE, label="Open style transfer", icon="🎨")
     st.subheader("Morphing and attribute vectors")

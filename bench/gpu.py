@@ -15,9 +15,7 @@ Without a visible CUDA GPU it says so and exits with 0. Exit code 1 when a devic
 """
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,26 +23,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import median_seconds  # noqa: E402
 from engine.device import configure_threads, pick_device  # noqa: E402
 from engine.latent.models import MODEL_KINDS, AEConfig, Autoencoder  # noqa: E402
 from engine.latent.train import TrainConfig  # noqa: E402
 
 BATCH, WARMUP, RUNS = 256, 3, 10
-
-
-def median_ms(fn, device: torch.device) -> float:
-    """Median wall time of fn in milliseconds, waiting for the GPU before and after each call."""
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(RUNS):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def step_and_inference_ms(kind: str, device: torch.device) -> tuple[float, float]:
@@ -66,7 +50,7 @@ def step_and_inference_ms(kind: str, device: torch.device) -> tuple[float, float
         code, _ = model.posterior(x)
         return model.to_image(model.decode_tensor(code))
 
-    return median_ms(train_step, device), median_ms(inference, device)
+    return tuple(1000 * median_seconds(fn, device.type, runs=RUNS, warmup=WARMUP) for fn in (train_step, inference))
 
 
 def check_device() -> list[tuple[str, bool, str]]:

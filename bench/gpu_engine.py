@@ -13,7 +13,6 @@ Exit code 1 when a device check fails.
 """
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,22 +21,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.machine import median_seconds  # noqa: E402
 
 ACCEL = "cpu" if "--dry-run" in sys.argv else "cuda"  # the device compared with the CPU
-
-
-def timed(fn, device: str, runs: int = 5) -> float:
-    """Median seconds of fn() over `runs` calls after one warm-up, synchronising the GPU around each."""
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    fn()
-    times = []
-    for _ in range(runs):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def gan_rates(checks: list) -> None:
@@ -50,7 +36,7 @@ def gan_rates(checks: list) -> None:
         rates = {}
         for device in ("cpu", ACCEL):
             trainer = GANTrainer(GANConfig(**{**config.to_dict(), "device": device}), data)
-            rates[device] = n / timed(lambda: trainer.step("both", n), device)
+            rates[device] = n / median_seconds(lambda: trainer.step("both", n), device)
             if device == ACCEL:
                 on_gpu = all(next(net.parameters()).device.type == ACCEL for net in (trainer.G, trainer.D))
                 snap = trainer.snapshot()
@@ -66,12 +52,12 @@ def gatys_rates(checks: list) -> None:
     from engine.style.gatys import GatysConfig, optimize
 
     content, style = astronaut(), coffee()
-    print("\nGatys, MobileNetV2 backbone, Adam: seconds per step (median of 5 blocks of 10 steps)")
+    print("\nGatys, MobileNetV2 backbone, Adam: seconds per step (median of 3 blocks of 10 steps)")
     for size in (256, 512):
         seconds = {}
         for device in ("cpu", ACCEL):
             config = GatysConfig(size=size, steps=10, device=device)
-            seconds[device] = timed(lambda: optimize(content, style, config), device, runs=3) / 10
+            seconds[device] = median_seconds(lambda: optimize(content, style, config), device, runs=3) / 10
         print(f"  {size}²  CPU {seconds['cpu']:.4f} s  CUDA {seconds[ACCEL]:.4f} s  ratio "
               f"{seconds['cpu'] / seconds[ACCEL]:5.1f}×")
     result = optimize(content, style, GatysConfig(size=256, steps=100, device=ACCEL))

@@ -1,7 +1,10 @@
-"""What machine a benchmark ran on, for the figures it prints."""
+"""What machine a benchmark ran on, and the timer behind its figures."""
 from __future__ import annotations
 
 import platform
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -14,3 +17,25 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def median_seconds(fn: Callable[[], object], device: str = "cpu", runs: int = 5, warmup: int = 1) -> float:
+    """Median wall time of fn() in seconds over `runs` calls, after `warmup` untimed calls. On device "cuda" it
+    waits for the GPU (torch.cuda.synchronize) before and after each timed call, so queued kernels count."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        sync = torch.cuda.synchronize
+    else:
+        def sync() -> None:
+            pass
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

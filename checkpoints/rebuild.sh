@@ -27,7 +27,7 @@ lfw --kind linear --epochs 1000 --out checkpoints/lfw-linear-16
 train --dataset procfaces --kind conv --code 32 --epochs 12 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-conv-32
 train --dataset procfaces --kind vae --code 32 --epochs 16 --lr 0.002 --batch-size 64 --out checkpoints/procfaces-vae-32
 train --dataset procfaces --kind linear --code 32 --epochs 40 --lr 0.001 --batch-size 64 --out checkpoints/procfaces-linear-32
-"$PY" -m engine.faces.attributes --epochs 24 --out checkpoints/procfaces-attributes
+"$PY" -m engine attribute-classifier --epochs 24 --out checkpoints/procfaces-attributes
 # Issue 4, GANs: the digit classifier that scores generated digits, then the MNIST DCGAN (scored while it trains).
 "$PY" -m engine gan-classifier --out checkpoints/mnist-classifier
 "$PY" -m engine gan --data mnist --steps 10000 --eval-every 500 --out checkpoints/mnist-dcgan

@@ -1,6 +1,7 @@
 """Shared fixtures: a live Streamlit server and a headless Chromium for the real-browser tests."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -27,33 +28,44 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """`streamlit run app.py` on a free port for the whole test session."""
+@contextlib.contextmanager
+def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log"):
+    """`streamlit run <script>` on a free port, a fresh server (its output in .pytest_cache/<log_name> when that
+    folder exists); yields its URL and stops it afterwards."""
     port = _free_port()
-    log = open(ROOT / ".pytest_cache" / "streamlit-test.log", "w") if (ROOT / ".pytest_cache").exists() else subprocess.DEVNULL
+    log = open(ROOT / ".pytest_cache" / log_name, "w") if (ROOT / ".pytest_cache").exists() else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LATENTLAB_THREADS": "1"},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("Streamlit did not start within 60 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("Streamlit did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log is not subprocess.DEVNULL:
+            log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """`streamlit run app.py` on a free port for the whole test session."""
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -83,22 +95,22 @@ def page(browser):
 
 @pytest.fixture
 def live_navigation(monkeypatch):
-    """Make every AppTest run behave like a live server after its first st.navigation call.
+    """Every AppTest run starts as on a live server that has left Streamlit's legacy pages/ mode.
 
-    AppTest resets PagesManager.uses_pages_directory before *each* run, so with a pages/ folder every
-    run of the explorer starts in Streamlit's legacy mode and goes through ui.use_app_navigation's
-    st.rerun — which drops button triggers (a click would never reach the page). A live server leaves
-    that mode once, for good, so this is what a user sees.
+    AppTest starts each run like a fresh server (PagesManager.uses_pages_directory reset, then set again because
+    pages/ exists), so every run of a page would go through pages/ui.use_app_navigation's st.rerun, which drops
+    button clicks. A live server leaves that mode once, for good (see use_app_navigation). Both Streamlit
+    behaviours this relies on are pinned by tests/test_navigation.py.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
     init = PagesManager.__init__
 
-    def patched(self, *args, **kwargs):
+    def init_out_of_legacy_mode(self, *args, **kwargs):
         init(self, *args, **kwargs)
         PagesManager.uses_pages_directory = False
 
-    monkeypatch.setattr(PagesManager, "__init__", patched)
+    monkeypatch.setattr(PagesManager, "__init__", init_out_of_legacy_mode)
 
 
 @pytest.fixture

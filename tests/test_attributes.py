@@ -55,7 +55,7 @@ def test_strength_100_stays_finite_in_range_and_wrong_shapes_are_refused():
 
 def test_classifier_is_weights_only(tmp_path):
     net, card = at.load_classifier()
-    assert card["attributes"] == list(BINARY) and card["command"].startswith("python -m engine.faces.attributes")
+    assert card["attributes"] == list(BINARY) and card["command"].startswith("python -m engine attribute-classifier")
     pickle = tmp_path / "evil.pt"
     pickle.write_bytes(b"\x80\x04not really")
     with pytest.raises(CheckpointError, match="pickled"):

@@ -1,4 +1,5 @@
-"""The command line (`python -m engine train|project`), and the small helpers behind retrieval, export and images."""
+"""The command line (`python -m engine train|project|attribute-classifier`), and the small helpers behind retrieval,
+export and images."""
 import csv
 import io
 import json
@@ -83,6 +84,30 @@ def test_same_command_same_checkpoint(tmp_path):
     cli.main(argv[:-4] + ["--seed", "1", "--threads", "1", "--device", "cpu", "--out", str(tmp_path / "other")])
     other = load_checkpoint(tmp_path / "other.safetensors")[0].state_dict()
     assert not all(torch.equal(weights[0][k], other[k]) for k in other)
+
+
+def test_attribute_classifier_card_records_a_command_that_rebuilds_it(tmp_path):
+    """`python -m engine attribute-classifier` (checkpoints/rebuild.sh): the card names the command, the data and
+    the autoencoders whose reconstructions it learnt from; running the command again gives the same weights."""
+    from engine.data.procfaces import BINARY
+    from engine.faces.attributes import load_classifier, predict
+
+    argv = ["attribute-classifier", "--faces", "200", "--epochs", "1", "--reconstructions", "procfaces-conv-32",
+            "--threads", "1"]
+    nets = []
+    for i, global_seed in enumerate((123, 456)):  # whatever state torch's RNG happens to be in
+        torch.manual_seed(global_seed)
+        assert cli.main(argv + ["--out", str(tmp_path / f"run{i}")]) == 0
+        nets.append(load_classifier(tmp_path / f"run{i}.safetensors"))
+    (net, card), (again, _) = nets
+    assert card["command"] == "python -m engine " + " ".join(argv) + f" --out {tmp_path / 'run0'}"
+    assert card["attributes"] == list(BINARY) and card["dataset_options"] == {"limit": 200, "seed": 1}
+    assert list(card["reconstructions"]) == ["procfaces-conv-32"] and card["metrics"]["train_images"] == 180
+    assert json.loads((tmp_path / "run0.json").read_text()) == card
+    weights, other = net.state_dict(), again.state_dict()
+    assert all(torch.equal(weights[k], other[k]) for k in weights)
+    faces = np.random.default_rng(0).random((3, 3, 64, 64), np.float32)
+    assert predict(faces, net).shape == (3, len(BINARY))
 
 
 # ------------------------------------------------------------------ retrieval

@@ -71,9 +71,15 @@ def test_each_binary_attribute_changes_only_its_region(name):
         assert rows.min() >= 33  # below the eyes
 
 
-def test_smile_label_follows_mouth_curvature():
+def test_teeth_show_in_the_middle_of_the_mouth_iff_smile():
+    """A smile is drawn open, with white teeth below the mouth's corner line; no other mouth shows white there."""
     params = pf.sample_params(500, seed=0)
-    assert np.all((params["mouth_curvature"] > 1) == (params["smile"] == 1))
+    images = pf.render(params)
+    x, y = pf.to_pixels(params, 0.0, pf.MOUTH_V + 1.6)  # the middle of the mouth, a little below its corners
+    x, y = np.round(x).astype(int), np.round(y).astype(int)
+    white = np.array([(images[i, :, y[i] - 2:y[i] + 3, x[i] - 2:x[i] + 3].min(0) > 0.9).sum() for i in range(500)])
+    assert 0.3 < params["smile"].mean() < 0.7
+    assert np.all((white >= 3) == (params["smile"] == 1)), white[:20]
 
 
 def test_beard_and_mustache_are_correlated():

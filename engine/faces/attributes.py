@@ -7,30 +7,26 @@ the other direction u out, v ← v − (v·u / ‖u‖²)·u, keeps only the par
 
 A small multi-label CNN, trained once on the procedural faces' labels and shipped, scores the edits:
 did the attribute appear, and did the others stay as they were?
-Run `python -m engine.faces.attributes --out checkpoints/procfaces-attributes` to rebuild it.
+Run `python -m engine attribute-classifier --out checkpoints/procfaces-attributes` to rebuild it.
 """
 from __future__ import annotations
 
-import argparse
 import functools
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
+from engine import classifier
+from engine.checkpoints import CHECKPOINT_DIR
 from engine.latent.models import Autoencoder
 from engine.faces.morph import check_images
 from engine.data.procfaces import BINARY
 
 CLASSIFIER_PATH = CHECKPOINT_DIR / "procfaces-attributes.safetensors"
-CLASSIFIER_KEY, CLASSIFIER_FORMAT = "latentlab_attribute_classifier_card", "latentlab-attribute-classifier-1"
 DEFAULT_STRENGTH = 1.0
 STRENGTH_LIMIT = 100.0  # the page's slider range; edits stay finite and in [0, 1] far beyond it
 
@@ -90,6 +86,11 @@ def classifier_net(n_attributes: int = len(BINARY)) -> nn.Sequential:
         nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(64, n_attributes))
 
 
+CLASSIFIER_FILE = classifier.ClassifierFile(key="latentlab_attribute_classifier_card",
+                                            format="latentlab-attribute-classifier-1", what="attribute classifier",
+                                            net=lambda card: classifier_net(len(card["attributes"])))
+
+
 def _blur_augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """A random share of a 3×3 box blur per image: x + w·(blur(x) − x), w ~ U(0, 1), so the classifier also
     reads the softer faces an autoencoder decodes."""
@@ -118,23 +119,17 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, se
     train_idx, test_idx = split_indices(len(images), test_fraction, seed)
     stack = torch.stack([torch.as_tensor(v, dtype=torch.float32) for v in (images, *views.values())])  # V×N×3×64×64
     y = torch.as_tensor(labels, dtype=torch.float32)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = classifier_net(labels.shape[1])
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=gen)]
-        which = torch.randint(len(stack), (len(order),), generator=gen)
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
-            batch = stack[which[b:b + batch_size], idx]
-            loss = F.binary_cross_entropy_with_logits(net(_blur_augment(batch, gen)), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    net.eval()
+    net = classifier.seeded(lambda: classifier_net(labels.shape[1]), seed)
+
+    def in_views(order: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Each face of the epoch paired with the view it is shown in: rows (face, view)."""
+        return torch.stack([order, torch.randint(len(stack), (len(order),), generator=gen)], 1)
+
+    def loss(rows: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        idx, view = rows[:, 0], rows[:, 1]
+        return F.binary_cross_entropy_with_logits(net(_blur_augment(stack[view, idx], gen)), y[idx])
+
+    classifier.fit(net, loss, train_idx, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, epoch_rows=in_views)
 
     def accuracy(rows: np.ndarray) -> dict[str, float]:
         hit = (predict(rows[test_idx], net) == labels[test_idx].astype(bool)).mean(0)
@@ -146,14 +141,12 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, se
     return net, metrics
 
 
-@torch.no_grad()
-def probabilities(images: np.ndarray, net: nn.Module | None = None, batch: int = 500) -> np.ndarray:
+def probabilities(images: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
     """N×A probability that each face has each attribute (columns in procfaces.BINARY order)."""
     net = net if net is not None else load_classifier()[0]
-    x = torch.as_tensor(np.asarray(images, np.float32))
-    if x.ndim != 4 or tuple(x.shape[1:]) != (3, 64, 64):
-        raise ValueError(f"The attribute classifier reads 3×64×64 procedural faces, not {tuple(x.shape[1:])}.")
-    return torch.cat([torch.sigmoid(net(x[i:i + batch])) for i in range(0, len(x), batch)]).numpy()
+    if np.ndim(images) != 4 or tuple(np.shape(images)[1:]) != (3, 64, 64):
+        raise ValueError(f"The attribute classifier reads 3×64×64 procedural faces, not {tuple(np.shape(images)[1:])}.")
+    return classifier.probabilities(net, images, torch.sigmoid, batch=500)
 
 
 def predict(images: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
@@ -163,22 +156,13 @@ def predict(images: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
 
 def save_classifier(net: nn.Module, path: str | Path, card: dict) -> Path:
     """<stem>.safetensors (weights, card in the metadata) and <stem>.json."""
-    base = Path(path).name.removesuffix(".safetensors")
-    card = {**card, "name": base, "format": CLASSIFIER_FORMAT, "attributes": list(BINARY),
-            "created": time.strftime("%Y-%m-%d %H:%M:%S")}
-    return save_weights(net.state_dict(), path, CLASSIFIER_KEY, card)
+    return classifier.save(CLASSIFIER_FILE, net, path, {**card, "attributes": list(BINARY)})
 
 
 @functools.lru_cache(maxsize=2)
 def load_classifier(path: str | Path = CLASSIFIER_PATH) -> tuple[nn.Sequential, dict]:
     """The shipped attribute classifier and its card; safetensors weights only, never a pickle."""
-    card = read_card_json(path, CLASSIFIER_KEY, "attribute classifier", CLASSIFIER_FORMAT)
-    net = classifier_net(len(card["attributes"]))
-    try:
-        net.load_state_dict(load_file(str(path)), strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"{Path(path).name}: weights do not match the classifier ({e}).") from None
-    return net.eval(), card
+    return classifier.load(CLASSIFIER_FILE, path)
 
 
 # ---------------------------------------------------------------- scoring an edit
@@ -208,48 +192,3 @@ def edit_success(model: Autoencoder, images: np.ndarray, labels: np.ndarray, nam
     return {"faces": len(lacking), "added": float(after[:, column].mean()), "unchanged": float(same.all(1).mean()),
             "unchanged_each": {BINARY[i]: float(same[:, j].mean()) for j, i in enumerate(others)},
             "unchanged_vs_labels": float(true.all(1).mean())}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Train the shipped classifier: `python -m engine.faces.attributes --out checkpoints/procfaces-attributes`
-    (after the procedural-face autoencoders whose reconstructions it also learns from)."""
-    from engine.latent.checkpoints import load_checkpoint
-    from engine.device import configure_threads
-    from engine.data.procfaces import attributes
-    from engine.data import procedural_faces
-
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m engine.faces.attributes", description=main.__doc__)
-    parser.add_argument("--faces", type=int, default=10_000)
-    parser.add_argument("--data-seed", type=int, default=1, help="procfaces seed (1: not the autoencoders' faces)")
-    parser.add_argument("--reconstructions", default="procfaces-conv-32,procfaces-vae-32",
-                        help="comma-separated shipped autoencoders whose Dec(Enc(x)) of the same faces are also "
-                             "trained on, with the drawn faces' labels ('' for none)")
-    parser.add_argument("--epochs", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
-    configure_threads(args.threads)
-    data = procedural_faces(args.faces, seed=args.data_seed)
-    attrs = attributes(args.faces, seed=args.data_seed)
-    labels = np.stack([attrs[k] for k in BINARY], 1)
-    views, sources = {}, {}
-    for name in filter(None, (n.strip() for n in args.reconstructions.split(","))):
-        model, model_card = load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")
-        views[name] = np.clip(model.reconstruct(data.images), 0, 1)
-        sources[name] = {"created": model_card.created, "command": model_card.command}
-    net, metrics = train_classifier(data.images, labels, epochs=args.epochs, seed=args.seed, views=views)
-    card = {"data": "procfaces" + "".join(f" + {name} reconstructions" for name in views),
-            "dataset_options": {"limit": args.faces, "seed": args.data_seed},
-            "dataset_source": data.source, "reconstructions": sources, "metrics": metrics, "seed": args.seed,
-            "command": "python -m engine.faces.attributes " + " ".join(shlex.quote(a) for a in argv)}
-    path = save_classifier(net, args.out, card)
-    print(f"wrote {path} in {metrics['seconds']} s: held-out accuracy on drawn faces {metrics['test_accuracy']}")
-    for name, acc in metrics["test_accuracy_views"].items():
-        print(f"  on {name} reconstructions {acc}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

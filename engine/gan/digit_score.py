@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
-from engine.checkpoints import CHECKPOINT_DIR, CheckpointError, read_card_json, save_weights
+from engine import classifier
+from engine.checkpoints import CHECKPOINT_DIR
 
-CLASSIFIER_KEY, CLASSIFIER_FORMAT = "latentlab_classifier_card", "latentlab-classifier-1"
 CLASSIFIER_PATH = CHECKPOINT_DIR / "mnist-classifier.safetensors"
 CONFIDENT = 0.8  # classifier_score: a sample counts as confident above this max probability
 PASS_SHARE = 0.7  # ... and the generator passes when this share of its samples is confident
@@ -30,6 +29,10 @@ def classifier_net() -> nn.Sequential:
         nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(64 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+CLASSIFIER_FILE = classifier.ClassifierFile(key="latentlab_classifier_card", format="latentlab-classifier-1",
+                                            what="classifier", net=lambda card: classifier_net())
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 10, seed: int = 0,
@@ -45,22 +48,13 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 10, s
     train_idx, test_idx = split_indices(len(images), test_fraction, seed)
     x = torch.as_tensor(images, dtype=torch.float32)
     y = torch.as_tensor(labels, dtype=torch.long)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = classifier_net()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        order = torch.as_tensor(train_idx)[torch.randperm(len(train_idx), generator=gen)]
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
-            noise = net(torch.rand(x[idx].shape, generator=gen))
-            loss = F.cross_entropy(net(x[idx]), y[idx]) - outlier_weight * F.log_softmax(noise, 1).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    net.eval()
+    net = classifier.seeded(classifier_net, seed)
+
+    def loss(idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        noise = net(torch.rand(x[idx].shape, generator=gen))
+        return F.cross_entropy(net(x[idx]), y[idx]) - outlier_weight * F.log_softmax(noise, 1).mean()
+
+    classifier.fit(net, loss, train_idx, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr)
     noise = torch.rand((len(test_idx), *images.shape[1:]), generator=torch.Generator().manual_seed(seed + 1)).numpy()
     metrics = {"test_accuracy": classifier_accuracy(net, images[test_idx], labels[test_idx]),
                "test_confident": classifier_score(images[test_idx], net)["confident"],
@@ -70,41 +64,31 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 10, s
     return net, metrics
 
 
-@torch.no_grad()
+def probabilities(images: np.ndarray, net: nn.Module | None = None) -> np.ndarray:
+    """N×10 class probabilities (softmax) of 28×28 digits, by the shipped classifier unless net is given."""
+    net = net if net is not None else load_classifier()[0]
+    return classifier.probabilities(net, images, lambda logits: torch.softmax(logits, 1), batch=1000)
+
+
 def classifier_accuracy(net: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    return float((_probabilities(net, images).argmax(1) == np.asarray(labels)).mean())
-
-
-def _probabilities(net: nn.Module, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    with torch.no_grad():
-        x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-        return torch.cat([torch.softmax(net(x[i:i + batch]), 1) for i in range(0, len(x), batch)]).numpy()
+    return float((probabilities(images, net).argmax(1) == np.asarray(labels)).mean())
 
 
 def save_classifier(net: nn.Module, path: str | Path, card: dict) -> Path:
     """Write <stem>.safetensors (weights, card in the metadata) and <stem>.json."""
-    base = Path(path).name.removesuffix(".safetensors")
-    out = Path(path).with_name(base + ".safetensors")
-    card = {**card, "name": base, "format": CLASSIFIER_FORMAT, "created": time.strftime("%Y-%m-%d %H:%M:%S")}
-    return save_weights(net.state_dict(), out, CLASSIFIER_KEY, card)
+    return classifier.save(CLASSIFIER_FILE, net, path, card)
 
 
 @functools.lru_cache(maxsize=4)
 def load_classifier(path: str | Path = CLASSIFIER_PATH) -> tuple[nn.Sequential, dict]:
     """The digit classifier and its card (cached per path; safetensors only)."""
-    card = read_card_json(path, CLASSIFIER_KEY, "classifier", CLASSIFIER_FORMAT)
-    net = classifier_net()
-    try:
-        net.load_state_dict(load_file(str(path)), strict=True)
-    except RuntimeError as e:
-        raise CheckpointError(f"{Path(path).name}: weights do not match the classifier ({e}).") from None
-    return net.eval(), card
+    return classifier.load(CLASSIFIER_FILE, path)
 
 
 def classifier_score(images: np.ndarray, net: nn.Module | None = None) -> dict:
     """How digit-like generated 28×28 images are: confident = share with max class probability > 0.8,
     balance = entropy of the predicted-class histogram / log 10 (1 = all digits equally often), classes = counts."""
-    probs = _probabilities(net if net is not None else load_classifier()[0], images)
+    probs = probabilities(images, net)
     counts = np.bincount(probs.argmax(1), minlength=10)
     freq = counts[counts > 0] / max(counts.sum(), 1)
     confident = float((probs.max(1) > CONFIDENT).mean()) if len(probs) else 0.0

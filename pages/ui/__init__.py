@@ -18,11 +18,15 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 # --- page furniture ----------------------------------------------------------------------------
 def use_app_navigation() -> None:
-    """Run pages under app.py's st.navigation even when a fresh server's first visit is a page URL.
+    """Run this page under app.py's st.navigation even when it is a fresh server's first request.
 
-    Streamlit 1.67 starts in its legacy "pages/ folder" mode until some session has run st.navigation;
-    in that mode a page opened directly runs without app.py (wrong menu, no wide layout). Leave the
-    legacy mode and rerun, so app.py routes this very URL.
+    Why: with a folder named pages/ beside the entry script, Streamlit (1.67) serves in its legacy pages/-folder
+    mode until some session has called st.navigation (its docs: "as soon as any session of your app executes the
+    st.navigation command, your app will ignore the pages/ directory"). So a new server's first visit to
+    /explorer runs pages/explorer.py without app.py: the folder's menu, no wide layout. No setting turns that
+    mode off (client.showSidebarNavigation only hides the menu) and the supported way out, a folder not named
+    pages/, is not our layout. So leave the mode here through the class flag that st.navigation itself clears,
+    and rerun: app.py then routes this very URL. tests/test_navigation.py fails if Streamlit changes this.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
