@@ -10,5 +10,7 @@ One package per topic, each serving one page; shared leaves below them. Imports 
     data/     the image datasets and the user's zips and folders
     imageio   decoding untrusted images and turning batches into pictures
     jobs      background jobs and the server's training slots
+    classifier  the small CNN classifiers that score GAN digits and face attributes
+    cache       one memory budget for user data
     checkpoints, device   safetensors cards; CPU/CUDA/MPS and threads
 """
