@@ -1,57 +1,27 @@
 """Morphing and attribute vectors: walk between two faces in code space, add a smile or glasses to any face."""
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Gradio finds build_gradio's `request: gr.Request` parameter by its
+# evaluated annotation, and gradio is imported inside build_gradio only.
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from engine.device import configure_threads
+from engine.faces.checkpoints import DatasetMismatch, FaceModel, list_models, load_faces, photo_models
 from pages import ui
-from pages.ui.gradio_embed import gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid
-
-ui.use_app_navigation()
-configure_threads()
-ui.intro(
-    "Morphing and attribute vectors",
-    r"x(t) = \mathrm{Dec}\bigl((1-t)\,c_1 + t\,c_2\bigr),\ c_i = \mathrm{Enc}(x_i) \qquad "
-    r"x' = \mathrm{Dec}\bigl(\mathrm{Enc}(x) + s\,v\bigr),\ v = \bar c_{\text{with}} - \bar c_{\text{without}}",
-    "drag t and compare the decoded face with the pixel cross-fade beside it: the morph passes through faces, the "
-    "cross-fade through double exposures. Switch to the VAE and to slerp. Add glasses with strength 1, then 3, then "
-    "−1. Take the mustache vector, then project the beard direction out of it. Upload two photos of people.",
-    "An autoencoder's code space is organised by what varies in the data, so a straight line in it is a semantic "
-    "path; a linear AE (PCA) gives blurrier in-betweens than the conv AE, the VAE the smoothest. Directions that "
-    "go together in the data (beards with mustaches) leak into each other until you project one out.",
-)
+from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid,
+                                   served_file)
 
 GALLERY = 24  # faces shown to pick from
-DATA_LIMIT = {"procfaces": 2000}  # rows loaded for the page (the shipped models trained on more)
-FACE_DATASETS = ("procfaces", "faces")
 
 
 # --- cached engine calls -------------------------------------------------------------------------
 @st.cache_data(show_spinner=False)
-def model_cards() -> dict[str, dict]:
-    """Shipped autoencoders, face models first: path → {title, dataset, options, kind, code}."""
-    from engine.latent.checkpoints import list_checkpoints
-
-    found = {}
-    for path, card in list_checkpoints():
-        found[str(path)] = {"name": card.name, "dataset": card.dataset, "options": card.dataset_options or {},
-                            "kind": card.model["kind"], "code": card.model["code_size"],
-                            "shape": tuple(card.model["input_shape"])}
-    order = {name: i for i, name in enumerate(FACE_DATASETS)}
-    return dict(sorted(found.items(), key=lambda kv: (order.get(kv[1]["dataset"], len(order)), kv[1]["dataset"],
-                                                      kv[1]["name"])))
-
-
-def model_title(path: str) -> str:
-    from engine.latent.models import MODEL_KINDS
-
-    info = model_cards()[path]
-    return f"{info['name']} — {MODEL_KINDS[info['kind']]}, code {info['code']}"
+def face_models() -> dict[str, FaceModel]:
+    """Shipped autoencoders, face models first: path → FaceModel."""
+    return {m.path: m for m in list_models()}
 
 
 def load_model(path: str):
@@ -60,22 +30,14 @@ def load_model(path: str):
     return ui.checkpoint(path, Path(path).stat().st_mtime)[0]
 
 
-def page_dataset(path: str):
-    """The faces of the model's dataset. With full LFW in the user's cache, "faces" loads it at 32×32; a model of
-    the bundled 25×25 subset then gets the subset (say so: the page shows fewer faces than the cache holds)."""
-    info = model_cards()[path]
-    options = {**info["options"], **({"limit": DATA_LIMIT[info["dataset"]]} if info["dataset"] in DATA_LIMIT else {})}
-    data = ui.dataset(info["dataset"], json.dumps(options, sort_keys=True))
-    if data.image_shape != info["shape"] and info["dataset"] == "faces":
-        data = replace(ui.dataset("faces", json.dumps({**options, "subset": True}, sort_keys=True)), notes=[
-            f"Full LFW is in your cache, but {info['name']} was trained on scikit-image's 25×25 subset: this page "
-            "shows that subset. `python -m engine train --dataset faces …` trains a model on full LFW, and the "
-            "page lists it."])
-    if data.image_shape != info["shape"]:
-        st.error(f"{info['name']} takes images of shape {'×'.join(map(str, info['shape']))}, but its dataset "
-                 f"{info['dataset']} now gives {'×'.join(map(str, data.image_shape))}. Pick another model.")
+def page_dataset(base: FaceModel):
+    """The faces of the model's dataset through the cached loader; a dataset that no longer fits the model stops
+    the page with a message."""
+    try:
+        return load_faces(base, lambda name, **options: ui.dataset(name, json.dumps(options, sort_keys=True)))
+    except DatasetMismatch as e:
+        st.error(str(e))
         st.stop()
-    return data
 
 
 @dataclass(frozen=True)
@@ -85,7 +47,7 @@ class Choice:
     key: str  # cache key of its codes
     title: str
     model: object
-    path: str  # the shipped checkpoint whose dataset (and framing) it uses
+    base: FaceModel  # the shipped checkpoint whose dataset (and framing) it uses
 
 
 @st.cache_data(show_spinner="Encoding the faces…", max_entries=8)
@@ -94,7 +56,7 @@ def _codes(key: str, _model, _images: np.ndarray) -> np.ndarray:
 
 
 def codes(choice: Choice) -> np.ndarray:
-    return _codes(choice.key, choice.model, page_dataset(choice.path).images)
+    return _codes(choice.key, choice.model, page_dataset(choice.base).images)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -116,46 +78,14 @@ def cropped(content_hash: str, _content: bytes, input_shape: tuple, dataset: str
 
 
 # --- the Gradio widget: two photos in, a morph out --------------------------------------------------
-def build_gradio():
-    global gr  # module-level name: Gradio resolves the `request: gr.Request` annotation in this module's globals
-    import tempfile
-
+def build_gradio(models: list[FaceModel]):
     import gradio as gr
 
-    from engine.imageio import ImageRejected
     from engine.faces.facecrop import face_crop, framing_for
-    from engine.imageio import to_uint8
     from engine.faces.morph import Morph, gif_bytes, strip_png
+    from engine.imageio import ImageRejected, to_uint8
 
-    def photo_first(path: str) -> tuple[bool, bool]:  # real photos: models of LFW's faces only, then of LFW
-        info = model_cards()[path]
-        return info["dataset"] != "faces", not info["options"].get("faces_only")
-
-    faces = sorted((p for p, info in model_cards().items() if info["dataset"] in FACE_DATASETS), key=photo_first)
-
-    def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
-        try:
-            model, dataset = load_model(model_path), model_cards()[model_path]["dataset"]
-            crops, notes = [], []
-            for label, photo in (("A", photo_a), ("B", photo_b)):
-                with open(gradio_image_path(photo), "rb") as f:
-                    content = f.read()
-                handoff_put(request_sid(request), f"face-{label}", content)
-                result = face_crop(content, model.config.input_shape, framing_for(dataset))
-                crops.append(result.image)
-                notes.append(f"{label}: {result.message}")
-            m = Morph.between(model, *crops)
-            frames = m.strip(int(steps))
-        except (ImageRejected, ValueError) as e:
-            raise gr.Error(str(e)) from None
-        gif = tempfile.NamedTemporaryFile(suffix=".gif", delete=False)
-        gif.write(gif_bytes(frames))
-        gif.close()
-        strip = tempfile.NamedTemporaryFile(suffix=".png", delete=False)
-        strip.write(strip_png(frames))
-        strip.close()
-        return gif.name, strip.name, to_uint8(np.stack(crops))[0], " · ".join(notes)
-
+    by_path, faces = {m.path: m for m in models}, photo_models(models)
     with gr.Blocks(analytics_enabled=False, title="Latent Lab morph") as blocks:
         with gr.Row():
             a = gr.Image(type="filepath", label="Face A", sources=["upload", "clipboard"], height=220)
@@ -163,49 +93,45 @@ def build_gradio():
             gif = gr.Image(type="filepath", label="Morph (GIF)", interactive=False, height=220,
                            buttons=["download"])
         with gr.Row():
-            model = gr.Dropdown([(model_title(p), p) for p in faces], value=faces[0], label="Model")
+            model = gr.Dropdown([(m.title, m.path) for m in faces], value=faces[0].path, label="Model")
             steps = gr.Slider(3, 15, 7, step=1, label="Frames")
             go_button = gr.Button("Morph", variant="primary")
         strip = gr.Image(type="filepath", label="Strip (PNG)", interactive=False, height=120, buttons=["download"])
         crop = gr.Image(type="numpy", label="Face A as the model sees it", interactive=False, height=100, visible=False)
         info = gr.Markdown()
+
+        def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
+            try:
+                network, dataset = load_model(model_path), by_path[model_path].dataset
+                crops, notes = [], []
+                for label, photo in (("A", photo_a), ("B", photo_b)):
+                    with open(gradio_image_path(photo), "rb") as f:
+                        content = f.read()
+                    handoff_put(request_sid(request), f"face-{label}", content)
+                    result = face_crop(content, network.config.input_shape, framing_for(dataset))
+                    crops.append(result.image)
+                    notes.append(f"{label}: {result.message}")
+                frames = Morph.between(network, *crops).strip(int(steps))
+            except (ImageRejected, ValueError) as e:
+                raise gr.Error(str(e)) from None
+            return (served_file(gif, "morph.gif", gif_bytes(frames)), served_file(strip, "morph.png", strip_png(frames)),
+                    to_uint8(np.stack(crops))[0], " · ".join(notes))
+
         go_button.click(morph, [a, b, model, steps], [gif, strip, crop, info])
     return blocks
 
 
 # --- picking faces -----------------------------------------------------------------------------
-def face_picker(label: str, model, path: str, default: int) -> np.ndarray | None:
-    """One end of the morph: a face of the model's dataset, or an uploaded photo cropped to the model's framing."""
-    data = page_dataset(path)
-    handed = handoff_get(f"face-{label}")
-    sources = ["dataset", "upload"] + (["gradio"] if handed is not None else [])
-    source = st.radio(f"Face {label}", sources, horizontal=True, key=f"morph-src-{label}", format_func={
-        "dataset": "from the dataset", "upload": "upload a photo", "gradio": "the Gradio widget's photo"}.get)
-    if source == "dataset":
-        index = st.number_input(f"Face {label}: index", 0, len(data) - 1, min(default, len(data) - 1),
-                                key=f"morph-idx-{label}")
-        return data.images[int(index)]
-    if source == "gradio":
-        content = handed
-    else:
-        upload = st.file_uploader(f"Photo {label}", key=f"morph-up-{label}", max_upload_size=50)
-        if upload is None:
-            st.info("Upload a photo with a face (JPEG, PNG…).")
-            return None
-        content = upload.getvalue()
-    return photo_face(label, content, model, path)
-
-
-def photo_face(label: str, content: bytes, model, path: str) -> np.ndarray | None:
+def photo_face(label: str, content: bytes, model, base: FaceModel) -> np.ndarray | None:
     """Detect and crop the face; show the box and let the user move or resize it."""
     from PIL import Image, ImageDraw
 
     from engine.imageio import ImageRejected
 
-    key, dataset = ui.content_hash(content), model_cards()[path]["dataset"]
+    key = ui.content_hash(content)
     box_key = f"morph-box-{label}-{key}"
     try:
-        found = cropped(key, content, tuple(model.config.input_shape), dataset, st.session_state.get(box_key))
+        found = cropped(key, content, tuple(model.config.input_shape), base.dataset, st.session_state.get(box_key))
     except (ImageRejected, ValueError) as e:
         st.error(str(e))
         return None
@@ -230,34 +156,48 @@ def photo_face(label: str, content: bytes, model, path: str) -> np.ndarray | Non
     return found["image"]
 
 
-# --- sections ------------------------------------------------------------------------------------------
-def morph_section(model, path: str) -> None:
-    from engine.faces.morph import Morph
+def face_picker(label: str, model, base: FaceModel, default: int) -> np.ndarray | None:
+    """One end of the morph: a face of the model's dataset, or an uploaded photo cropped to the model's framing."""
+    data = page_dataset(base)
+    handed = handoff_get(f"face-{label}")
+    sources = ["dataset", "upload"] + (["gradio"] if handed is not None else [])
+    source = st.radio(f"Face {label}", sources, horizontal=True, key=f"morph-src-{label}", format_func={
+        "dataset": "from the dataset", "upload": "upload a photo", "gradio": "the Gradio widget's photo"}.get)
+    if source == "dataset":
+        index = st.number_input(f"Face {label}: index", 0, len(data) - 1, min(default, len(data) - 1),
+                                key=f"morph-idx-{label}")
+        return data.images[int(index)]
+    if source == "gradio":
+        content = handed
+    else:
+        upload = st.file_uploader(f"Photo {label}", key=f"morph-up-{label}", max_upload_size=50)
+        if upload is None:
+            st.info("Upload a photo with a face (JPEG, PNG…).")
+            return None
+        content = upload.getvalue()
+    return photo_face(label, content, model, base)
 
-    data = page_dataset(path)
-    with st.expander(f"The first {GALLERY} faces of the dataset, by index"):
-        ui.show_images(data.images[:GALLERY], per_row=12, scale=2 if data.images.shape[-1] > 32 else 3,
-                       caption=f"faces 0–{GALLERY - 1}, left to right")
-    if st.button("🎲 Random pair", key="morph-random"):
-        rng = np.random.default_rng()
-        st.session_state["morph-idx-A"], st.session_state["morph-idx-B"] = (int(i) for i in rng.choice(len(data), 2))
-        st.rerun()
-    left, right = st.columns(2)
-    with left:
-        a = face_picker("A", model, path, 0)
-    with right:
-        b = face_picker("B", model, path, 1)
-    st.session_state["morph-face-A"] = a  # the attribute tab edits it too (an uploaded photo included)
-    if a is None or b is None:
-        return
-    try:
-        m = Morph.between(model, a, b)
-    except ValueError as e:  # a model/dataset size mismatch
-        st.error(str(e))
-        return
-    if np.array_equal(a, b):
-        st.info("Both ends are the same face: the morph is constant (pick another face B).")
-    st.fragment(morph_view)(m)
+
+# --- sections ------------------------------------------------------------------------------------------
+def pick_model(models: dict[str, FaceModel]) -> Choice:
+    """Sidebar: a shipped model, or the one trained in this session's Train tab."""
+    trained, slot = ui.session_result("morph-train"), ui.job_slot("morph-train")
+    options = list(models) + (["session"] if trained is not None and slot.meta.get("base") in models else [])
+    with st.sidebar:
+        key = st.selectbox("Model", options, key="morph-model",
+                           format_func=lambda k: f"{trained[1]}" if k == "session" else models[k].title)
+        if key == "session":
+            base = models[slot.meta["base"]]
+            st.caption(f"Trained in this session on {base.dataset}.")
+            return Choice(trained[2], trained[1], trained[0], base)
+        st.caption(f"Trained on {models[key].dataset}; its card records the command that made it.")
+    return Choice(key, models[key].title, load_model(key), models[key])
+
+
+def dataset_notes(base: FaceModel) -> None:
+    """Fallbacks of the page's dataset (full LFW cached but not what the model takes; offline), once per run."""
+    for note in page_dataset(base).notes:
+        st.sidebar.info(note)
 
 
 def morph_view(m) -> None:
@@ -283,13 +223,66 @@ def morph_view(m) -> None:
                        "image/png", key="morph-png", on_click="ignore")
 
 
+def morph_section(model, base: FaceModel) -> None:
+    from engine.faces.morph import Morph
+
+    data = page_dataset(base)
+    with st.expander(f"The first {GALLERY} faces of the dataset, by index"):
+        ui.show_images(data.images[:GALLERY], per_row=12, scale=2 if data.images.shape[-1] > 32 else 3,
+                       caption=f"faces 0–{GALLERY - 1}, left to right")
+    if st.button("🎲 Random pair", key="morph-random"):
+        rng = np.random.default_rng()
+        st.session_state["morph-idx-A"], st.session_state["morph-idx-B"] = (int(i) for i in rng.choice(len(data), 2))
+        st.rerun()
+    left, right = st.columns(2)
+    with left:
+        a = face_picker("A", model, base, 0)
+    with right:
+        b = face_picker("B", model, base, 1)
+    st.session_state["morph-face-A"] = a  # the attribute tab edits it too (an uploaded photo included)
+    if a is None or b is None:
+        return
+    try:
+        m = Morph.between(model, a, b)
+    except ValueError as e:  # a model/dataset size mismatch
+        st.error(str(e))
+        return
+    if np.array_equal(a, b):
+        st.info("Both ends are the same face: the morph is constant (pick another face B).")
+    st.fragment(morph_view)(m)
+
+
+def attribute_view(model, base: FaceModel, vector, strength, name) -> None:
+    from engine.faces.attributes import apply
+
+    data = page_dataset(base)
+    face_a = st.session_state.get("morph-face-A")
+    if face_a is not None and face_a.shape == tuple(model.config.input_shape):
+        ui.show_images(np.stack([face_a, model.reconstruct(face_a[None])[0], apply(model, face_a[None], vector,
+                       strength)[0]]), per_row=3, scale=4 if face_a.shape[-1] <= 32 else 2,
+                       caption=f"face A of the Morph tab · Dec(Enc(A)) · with s = {strength:g} × “{name}”")
+    faces = data.images[GALLERY: GALLERY + 8]
+    before, after = model.reconstruct(faces), apply(model, faces, vector, strength)
+    ui.show_images(np.concatenate([faces, before, after]), per_row=8, scale=2 if faces.shape[-1] > 32 else 3,
+                   caption=f"top: faces · middle: Dec(Enc(x)) · bottom: with s = {strength:g} × “{name}”")
+    if base.dataset == "procfaces":
+        from engine.data.procfaces import BINARY
+        from engine.faces.attributes import probabilities
+
+        p_before, p_after = probabilities(before), probabilities(after)
+        st.dataframe(pd.DataFrame({"attribute": BINARY, "share before": (p_before > 0.5).mean(0),
+                                   "share after": (p_after > 0.5).mean(0)}),
+                     hide_index=True, column_config={c: st.column_config.ProgressColumn(c, min_value=0, max_value=1)
+                                                     for c in ("share before", "share after")})
+        st.caption("Judged by the shipped attribute classifier (checkpoints/procfaces-attributes), on these 8 faces.")
+
+
 def attribute_section(choice: Choice) -> None:
     from engine.faces.attributes import STRENGTH_LIMIT, attribute_vector, difference_of_means, remove_direction
 
-    model, path = choice.model, choice.path
-    data, dataset = page_dataset(path), model_cards()[path]["dataset"]
+    data = page_dataset(choice.base)
     all_codes = codes(choice)
-    table = labels(len(data)) if dataset == "procfaces" else None
+    table = labels(len(data)) if choice.base.dataset == "procfaces" else None
     modes = (["labels"] if table is not None else []) + ["examples"]
     mode = st.radio("Attribute from", modes, horizontal=True, key="attr-mode", format_func={
         "labels": "the dataset's labels", "examples": "faces you pick"}.get)
@@ -318,95 +311,72 @@ def attribute_section(choice: Choice) -> None:
             return
     strength = st.slider("Strength s", -STRENGTH_LIMIT, STRENGTH_LIMIT, 1.0, 0.25, key="attr-strength",
                          help="x' = Dec(Enc(x) + s·v). Try 1, 3, −1; ±100 is absurd but safe.")
-    st.fragment(attribute_view)(model, path, vector, strength, name)
+    st.fragment(attribute_view)(choice.model, choice.base, vector, strength, name)
 
 
-def attribute_view(model, path, vector, strength, name) -> None:
-    from engine.faces.attributes import apply
-
-    data = page_dataset(path)
-    face_a = st.session_state.get("morph-face-A")
-    if face_a is not None and face_a.shape == tuple(model.config.input_shape):
-        ui.show_images(np.stack([face_a, model.reconstruct(face_a[None])[0], apply(model, face_a[None], vector,
-                       strength)[0]]), per_row=3, scale=4 if face_a.shape[-1] <= 32 else 2,
-                       caption=f"face A of the Morph tab · Dec(Enc(A)) · with s = {strength:g} × “{name}”")
-    faces = data.images[GALLERY: GALLERY + 8]
-    before, after = model.reconstruct(faces), apply(model, faces, vector, strength)
-    ui.show_images(np.concatenate([faces, before, after]), per_row=8, scale=2 if faces.shape[-1] > 32 else 3,
-                   caption=f"top: faces · middle: Dec(Enc(x)) · bottom: with s = {strength:g} × “{name}”")
-    if model_cards()[path]["dataset"] == "procfaces":
-        from engine.faces.attributes import probabilities
-        from engine.data.procfaces import BINARY
-
-        p_before, p_after = probabilities(before), probabilities(after)
-        st.dataframe(pd.DataFrame({"attribute": BINARY, "share before": (p_before > 0.5).mean(0),
-                                   "share after": (p_after > 0.5).mean(0)}),
-                     hide_index=True, column_config={c: st.column_config.ProgressColumn(c, min_value=0, max_value=1)
-                                                     for c in ("share before", "share after")})
-        st.caption("Judged by the shipped attribute classifier (checkpoints/procfaces-attributes), on these 8 faces.")
-
-
-def compare_section(path: str) -> None:
+def compare_section(base: FaceModel, models: dict[str, FaceModel]) -> None:
     """The same edit (attribute from labels) through every shipped model of this dataset."""
     from engine.faces.attributes import apply, attribute_vector
 
-    dataset = model_cards()[path]["dataset"]
-    if dataset != "procfaces":
+    if base.dataset != "procfaces":
         st.info("The side-by-side uses the procedural faces' labels: pick a procfaces model in the sidebar.")
         return
-    table = labels(len(page_dataset(path)))
+    table = labels(len(page_dataset(base)))
     c1, c2 = st.columns(2)
     name = c1.selectbox("Attribute", list(table.columns), index=1, key="cmp-name")
     strength = c2.slider("Strength", -5.0, 5.0, 1.0, 0.25, key="cmp-strength")
-    faces = page_dataset(path).images[GALLERY: GALLERY + 6]
-    for other in [p for p, info in model_cards().items() if info["dataset"] == dataset]:
-        model = load_model(other)
-        vector = attribute_vector(codes(Choice(other, model_title(other), model, other)), table[name].to_numpy(), name)
+    faces = page_dataset(base).images[GALLERY: GALLERY + 6]
+    for other in [m for m in models.values() if m.dataset == base.dataset]:
+        model = load_model(other.path)
+        vector = attribute_vector(codes(Choice(other.path, other.title, model, other)), table[name].to_numpy(), name)
         ui.show_images(np.concatenate([model.reconstruct(faces), apply(model, faces, vector, strength)]), per_row=6,
-                       scale=2, caption=f"{model_title(other)}: Dec(Enc(x)) above, + {strength:g}·v({name}) below")
+                       scale=2, caption=f"{other.title}: Dec(Enc(x)) above, + {strength:g}·v({name}) below")
 
 
-def pick_model() -> Choice:
-    """Sidebar: a shipped model, or the one trained in this session's Train tab."""
-    cards = model_cards()
-    trained, slot = ui.session_result("morph-train"), ui.job_slot("morph-train")
-    options = list(cards) + (["session"] if trained is not None and slot.meta.get("base") in cards else [])
-    with st.sidebar:
-        key = st.selectbox("Model", options, key="morph-model",
-                           format_func=lambda k: f"{trained[1]}" if k == "session" else model_title(k))
-        if key == "session":
-            base = slot.meta["base"]
-            st.caption(f"Trained in this session on {cards[base]['dataset']}.")
-            return Choice(trained[2], trained[1], trained[0], base)
-        st.caption(f"Trained on {cards[key]['dataset']}; its card records the command that made it.")
-    return Choice(key, model_title(key), load_model(key), key)
-
-
-def dataset_notes(path: str) -> None:
-    """Fallbacks of the page's dataset (full LFW cached but not what the model takes; offline), once per run."""
-    for note in page_dataset(path).notes:
-        st.sidebar.info(note)
-
-
-choice = pick_model()
-model, path = choice.model, choice.path
-dataset_notes(path)
-tab_morph, tab_attr, tab_cmp, tab_gradio, tab_train = st.tabs(
-    ["Morph", "Attribute vectors", "PCA vs conv AE vs VAE", "Two photos (Gradio)", "Train a model"])
-with tab_morph:
-    morph_section(model, path)
-with tab_attr:
-    attribute_section(choice)
-with tab_cmp:
-    compare_section(path)
-with tab_gradio:
+def gradio_section(models: dict[str, FaceModel]) -> None:
     st.caption("Drop two photos with faces, press Morph: faces are found, cropped like the model's training faces, "
                "and morphed. The photos are then offered as faces A and B in the Morph tab.")
-    gradio_widget("morph", build_gradio, height=620)
-with tab_train:
-    st.caption(f"Train another autoencoder on {model_cards()[path]['dataset']} in the background, or continue "
+    gradio_widget("morph", lambda: build_gradio(list(models.values())), height=620)
+
+
+def train_section(choice: Choice) -> None:
+    st.caption(f"Train another autoencoder on {choice.base.dataset} in the background, or continue "
                "training the one picked in the sidebar (a copy: the shipped model stays as it is). When it is done, "
                "pick it under Model in the sidebar (it stays in this session).")
-    ui.training_panel(page_dataset(path), "morph-train", current=(choice.title, model))
-    meta = ui.job_slot("morph-train").meta
-    meta.setdefault("base", path)  # the dataset it trains on
+    ui.training_panel(page_dataset(choice.base), "morph-train", current=(choice.title, choice.model))
+    ui.job_slot("morph-train").meta.setdefault("base", choice.base.path)  # the dataset it trains on
+
+
+def main() -> None:
+    ui.use_app_navigation()
+    configure_threads()
+    ui.intro(
+        "Morphing and attribute vectors",
+        r"x(t) = \mathrm{Dec}\bigl((1-t)\,c_1 + t\,c_2\bigr),\ c_i = \mathrm{Enc}(x_i) \qquad "
+        r"x' = \mathrm{Dec}\bigl(\mathrm{Enc}(x) + s\,v\bigr),\ v = \bar c_{\text{with}} - \bar c_{\text{without}}",
+        "drag t and compare the decoded face with the pixel cross-fade beside it: the morph passes through faces, "
+        "the cross-fade through double exposures. Switch to the VAE and to slerp. Add glasses with strength 1, then "
+        "3, then −1. Take the mustache vector, then project the beard direction out of it. Upload two photos of "
+        "people.",
+        "An autoencoder's code space is organised by what varies in the data, so a straight line in it is a semantic "
+        "path; a linear AE (PCA) gives blurrier in-betweens than the conv AE, the VAE the smoothest. Directions that "
+        "go together in the data (beards with mustaches) leak into each other until you project one out.",
+    )
+    models = face_models()
+    choice = pick_model(models)
+    dataset_notes(choice.base)
+    tab_morph, tab_attr, tab_cmp, tab_gradio, tab_train = st.tabs(
+        ["Morph", "Attribute vectors", "PCA vs conv AE vs VAE", "Two photos (Gradio)", "Train a model"])
+    with tab_morph:
+        morph_section(choice.model, choice.base)
+    with tab_attr:
+        attribute_section(choice)
+    with tab_cmp:
+        compare_section(choice.base, models)
+    with tab_gradio:
+        gradio_section(models)
+    with tab_train:
+        train_section(choice)
+
+
+main()

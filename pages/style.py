@@ -1,6 +1,6 @@
 """Style transfer: a stylized photo in about a second, then the lecture's optimisation (Gatys) running live."""
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Gradio finds build_gradio's `request: gr.Request` parameter by its
+# evaluated annotation, and gradio is imported inside build_gradio only.
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -9,20 +9,6 @@ from engine.device import configure_threads
 from pages import ui
 from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid,
                                    session_id)
-
-ui.use_app_navigation()
-configure_threads()
-ui.intro(
-    "Style transfer",
-    r"L(x) = \sum_l w_l \,\bigl\|G_l(x) - G_l(x_{\text{style}})\bigr\|^2 + \alpha\,\bigl\|F(x) - F(x_{\text{content}})\bigr\|^2"
-    r" + \beta\,\mathrm{TV}(x), \qquad G_l = F_l F_l^{\top} / (C_l H_l W_l)",
-    "stylize a sample photo with a built-in style, then with a painting of your own. Lower the strength: the "
-    "arbitrary network moves the style vector back towards the photo's own. Tick “keep the photo's colours”. Then "
-    "press Optimize and watch the pixels move; try texture synthesis (α = 0, from noise); set the style weight to 0.",
-    "Textures are Gram matrices: which features fire together, not where — so the optimised image keeps the photo's "
-    "layout (content loss on a deep layer) and takes the style's colours and strokes everywhere. The fast network "
-    "learned to do this optimisation in one pass; Gatys needs hundreds of steps but accepts any layer weights.",
-)
 
 MAX_CONTENT_SIDE = 4096  # larger photos are scaled down first (a 50 MP photo as floats would take 600 MB)
 NETWORKS = {"arbitrary": "Any picture as the style (Ghiasi et al. 2017)", "builtin": "26 built-in styles (Dumoulin et al.)"}
@@ -38,13 +24,19 @@ def sample(name: str) -> np.ndarray:
     return load_sample(name)
 
 
+def within_max_side(image: np.ndarray) -> np.ndarray:
+    """The photo, scaled down to MAX_CONTENT_SIDE when it is longer."""
+    from engine.imageio import fit_longest
+
+    return fit_longest(image, MAX_CONTENT_SIDE) if max(image.shape[:2]) > MAX_CONTENT_SIDE else image
+
+
 @st.cache_data(show_spinner="Reading the image…", max_entries=8)
 def decoded(content_hash: str, _content: bytes) -> np.ndarray:
     """An uploaded photo as H×W×3 floats, at most MAX_CONTENT_SIDE (raises engine.imageio.ImageRejected)."""
-    from engine.imageio import fit_longest, rgb_float
+    from engine.imageio import rgb_float
 
-    image = rgb_float(_content)
-    return fit_longest(image, MAX_CONTENT_SIDE) if max(image.shape[:2]) > MAX_CONTENT_SIDE else image
+    return within_max_side(rgb_float(_content))
 
 
 @st.cache_resource(show_spinner=False)
@@ -86,28 +78,12 @@ def png(image: np.ndarray) -> bytes:
 
 # --- the Gradio widget: photo and style in, stylized photo out ---------------------------------------
 def build_gradio():
-    global gr  # module-level name: Gradio resolves the `request: gr.Request` annotation in this module's globals
     import gradio as gr
 
-    from engine.imageio import ImageRejected
-    from engine.imageio import fit_longest, rgb_float, rgb_uint8
+    from engine.imageio import ImageRejected, rgb_float, rgb_uint8
     from engine.style.fast import FastConfig, StyleError, stylize_arbitrary
 
     choices = [(label, name) for name, (label, _, _) in gallery().items()]
-
-    def stylize(photo, style_upload, style_name, strength, keep_colours, request: gr.Request):
-        try:
-            content = rgb_float(gradio_image_path(photo))
-            content = fit_longest(content, MAX_CONTENT_SIDE) if max(content.shape[:2]) > MAX_CONTENT_SIDE else content
-            handoff_put(request_sid(request), "content", content)
-            style = rgb_float(style_upload) if style_upload else style_image(style_name)
-            if style_upload:
-                handoff_put(request_sid(request), "style", style)
-            result = stylize_arbitrary(content, style, config=FastConfig(strength=strength, preserve_colors=keep_colours))
-        except (ImageRejected, StyleError) as e:
-            raise gr.Error(str(e)) from None
-        return rgb_uint8(result.image), " · ".join([f"Stylized in {result.seconds:.2f} s", *result.notes])
-
     with gr.Blocks(analytics_enabled=False, title="Latent Lab style transfer") as blocks:
         with gr.Row():
             photo = gr.Image(type="filepath", label="Your photo", sources=["upload", "clipboard"], height=260)
@@ -121,6 +97,20 @@ def build_gradio():
             keep = gr.Checkbox(False, label="Keep the photo's colours")
             go_button = gr.Button("Stylize", variant="primary")
         info = gr.Markdown()
+
+        def stylize(photo, style_upload, style_name, strength, keep_colours, request: gr.Request):
+            try:
+                content = within_max_side(rgb_float(gradio_image_path(photo)))
+                handoff_put(request_sid(request), "content", content)
+                style = rgb_float(style_upload) if style_upload else style_image(style_name)
+                if style_upload:
+                    handoff_put(request_sid(request), "style", style)
+                result = stylize_arbitrary(content, style,
+                                           config=FastConfig(strength=strength, preserve_colors=keep_colours))
+            except (ImageRejected, StyleError) as e:
+                raise gr.Error(str(e)) from None
+            return rgb_uint8(result.image), " · ".join([f"Stylized in {result.seconds:.2f} s", *result.notes])
+
         go_button.click(stylize, [photo, style_upload, style_name, strength, keep], [out, info])
     return blocks
 
@@ -193,7 +183,8 @@ def gallery_strip(network: str) -> None:
         st.image([e[1] for _, e in entries], caption=[e[0].replace("Built-in style ", "#") for _, e in entries], width=96)
 
 
-def fast_panel(content_key: str, content: np.ndarray) -> None:
+def fast_panel(content_key: str, content: np.ndarray) -> str:
+    """The fast networks' controls and result; returns the network picked (its styles feed the Gatys panel)."""
     network = st.radio("Network", list(NETWORKS), format_func=NETWORKS.get, horizontal=True, key="style-network")
     gallery_strip(network)
     names, weights, styles = style_picker(network)
@@ -205,13 +196,13 @@ def fast_panel(content_key: str, content: np.ndarray) -> None:
     size = c3.select_slider("Output size (longest side)", ["original", 256, 512, 1024, 2048, 4096], "original",
                             key="style-size")
     if not names:
-        return
+        return network
     try:
         result = fast(content_key, content, network, tuple(names), tuple(weights), tuple(styles), strength, preserve,
                       None if size == "original" else int(size))
     except ValueError as e:  # engine.style.fast.StyleError, engine.imageio.ImageRejected
         st.error(str(e))
-        return
+        return network
     left, mid, right = st.columns([2, 1, 2])
     left.image(ui.thumbnail(content, 640), caption=f"photo, {content.shape[1]}×{content.shape[0]}")
     mid.image([ui.thumbnail(s, 200) for s in styles], caption=[f"weight {w:g}" for w in weights])
@@ -221,10 +212,11 @@ def fast_panel(content_key: str, content: np.ndarray) -> None:
         st.caption(note)
     right.download_button("Download PNG (full size)", lambda: png(result["image"]), "stylized.png", "image/png",
                           key="style-download-fast", on_click="ignore")
+    return network
 
 
 def gatys_settings(texture: bool) -> dict:
-    from engine.style.backbones import BUILDERS, VGG19, MobileNetV2, RandomVGG19
+    from engine.style.backbones import BUILDERS, STYLE_LAYERS
 
     c1, c2, c3, c4 = st.columns(4)
     backbone = c1.selectbox("Backbone", list(BUILDERS), format_func=BACKBONES.get, key="gatys-backbone")
@@ -244,7 +236,7 @@ def gatys_settings(texture: bool) -> dict:
     style_weight = c2.number_input("style weight (× every w_l)", 0.0, 1e12, 1.0, format="%g", key="gatys-style-w")
     tv_weight = c3.number_input("β total variation", 0.0, 1e12, 10.0, format="%g", key="gatys-tv")
     with st.expander("Per-layer style weights w_l (shallow layers: colours and fine grain; deep: larger strokes)"):
-        layers = next(c for c in (MobileNetV2, RandomVGG19, VGG19) if c.name == backbone).style_layers
+        layers = STYLE_LAYERS[backbone]
         cols = st.columns(len(layers))
         layer_weights = {layer: float(c.number_input(layer, 0.0, 1e12, 1.0, format="%g", key=f"gatys-w-{backbone}-{layer}"))
                          for c, layer in zip(cols, layers)}
@@ -254,37 +246,9 @@ def gatys_settings(texture: bool) -> dict:
                 layer_weights=layer_weights)
 
 
-def gatys_panel(content: np.ndarray) -> None:
-    from engine.style.gatys import GatysConfig, GatysJob
-    from engine.jobs import TooManyJobs
-
-    texture = st.toggle("Texture synthesis only (α = 0, from noise)", key="gatys-texture")
-    settings = gatys_settings(texture)
-    names, _, styles = style_picker_for_gatys()
-    slot = ui.job_slot("style-gatys")
-    if st.button("Optimize", type="primary", key="gatys-start", disabled=not styles):
-        slot.stop()  # pressing again replaces the running optimisation
-        try:
-            config = GatysConfig(**settings)
-            notes = config.validate()
-            slot.job = GatysJob(content, styles[0], config, preview_every=5).start()
-            slot.meta = {"style": names[0], "notes": notes}
-        except TooManyJobs as e:
-            slot.job = None
-            st.error(str(e))
-        except ValueError as e:
-            slot.job = None
-            st.error(str(e))
-    if slot.job is None:
-        st.caption("Press Optimize: the image updates every 5 steps while the losses fall.")
-        return
-    running = not slot.job.snapshot().finished
-    st.fragment(run_every=1.0 if running else None)(gatys_progress)(slot)
-
-
-def style_picker_for_gatys() -> tuple[list[str], list[float], list[np.ndarray]]:
-    """Gatys takes one style picture: the first one picked above."""
-    picked = st.session_state.get(f"style-pick-{st.session_state.get('style-network', 'arbitrary')}") or []
+def style_picker_for_gatys(network: str) -> tuple[list[str], list[float], list[np.ndarray]]:
+    """Gatys takes one style picture: the first one picked above for `network`."""
+    picked = st.session_state.get(f"style-pick-{network}") or []
     if not picked:
         st.info("Pick a style above first.")
         return [], [], []
@@ -292,6 +256,19 @@ def style_picker_for_gatys() -> tuple[list[str], list[float], list[np.ndarray]]:
     name = picked[0]
     image = uploads[name[7:]] if name.startswith("upload:") else style_image(name)
     return [name], [1.0], [image]
+
+
+def loss_figure(snap) -> go.Figure:
+    fig = go.Figure()
+    steps = np.arange(1, len(snap.total) + 1)
+    fig.add_scatter(x=steps, y=snap.total, name="total", line=dict(color="black", width=2))
+    fig.add_scatter(x=steps, y=snap.content, name="content α·‖F − F_c‖²", line=dict(color="#1f77b4"))
+    fig.add_scatter(x=steps, y=snap.tv, name="β·TV", line=dict(color="#7f7f7f", dash="dot"))
+    for layer, values in snap.style.items():
+        fig.add_scatter(x=steps, y=values, name=f"style {layer}", line=dict(width=1))
+    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step", yaxis=dict(type="log",
+                      title="loss"), legend=dict(font=dict(size=10)))
+    return fig
 
 
 def gatys_progress(slot) -> None:
@@ -317,30 +294,72 @@ def gatys_progress(slot) -> None:
     c3.plotly_chart(loss_figure(snap), key="gatys-losses")
 
 
-def loss_figure(snap) -> go.Figure:
-    fig = go.Figure()
-    steps = np.arange(1, len(snap.total) + 1)
-    fig.add_scatter(x=steps, y=snap.total, name="total", line=dict(color="black", width=2))
-    fig.add_scatter(x=steps, y=snap.content, name="content α·‖F − F_c‖²", line=dict(color="#1f77b4"))
-    fig.add_scatter(x=steps, y=snap.tv, name="β·TV", line=dict(color="#7f7f7f", dash="dot"))
-    for layer, values in snap.style.items():
-        fig.add_scatter(x=steps, y=values, name=f"style {layer}", line=dict(width=1))
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step", yaxis=dict(type="log",
-                      title="loss"), legend=dict(font=dict(size=10)))
-    return fig
+def gatys_panel(content: np.ndarray, network: str) -> None:
+    from engine.style.gatys import GatysConfig, GatysJob
+    from engine.jobs import TooManyJobs
+
+    texture = st.toggle("Texture synthesis only (α = 0, from noise)", key="gatys-texture")
+    settings = gatys_settings(texture)
+    names, _, styles = style_picker_for_gatys(network)
+    slot = ui.job_slot("style-gatys")
+    if st.button("Optimize", type="primary", key="gatys-start", disabled=not styles):
+        slot.stop()  # pressing again replaces the running optimisation
+        try:
+            config = GatysConfig(**settings)
+            notes = config.validate()
+            slot.job = GatysJob(content, styles[0], config, preview_every=5).start()
+            slot.meta = {"style": names[0], "notes": notes}
+        except TooManyJobs as e:
+            slot.job = None
+            st.error(str(e))
+        except ValueError as e:
+            slot.job = None
+            st.error(str(e))
+    if slot.job is None:
+        st.caption("Press Optimize: the image updates every 5 steps while the losses fall.")
+        return
+    running = not slot.job.snapshot().finished
+    st.fragment(run_every=1.0 if running else None)(gatys_progress)(slot)
 
 
-# --- the page --------------------------------------------------------------------------------------
-tab_quick, tab_studio = st.tabs(["Quick: Gradio upload", "Studio: gallery, blends, live optimisation"])
-with tab_quick:
-    st.caption("Drop a photo (and optionally a style picture) into the widget, press Stylize: about a second. "
+def quick_section() -> None:
+    st.caption("Drop a photo (and optionally a style picture) into the widget, press Stylize. "
                "Your photo is then also offered in the Studio tab for the live optimisation.")
     gradio_widget("style", build_gradio, height=560)
-with tab_studio:
+
+
+def studio_section() -> None:
     picked = content_picker()
-    if picked is not None:
-        key, image = picked
-        st.subheader("Fast: one pass of a trained network")
-        fast_panel(key, image)
-        st.subheader("Optimize: Gatys et al., the lecture's loss, live")
-        gatys_panel(image)
+    if picked is None:
+        return
+    key, image = picked
+    st.subheader("Fast: one pass of a trained network")
+    network = fast_panel(key, image)
+    st.subheader("Optimize: Gatys et al., the lecture's loss, live")
+    gatys_panel(image, network)
+
+
+def main() -> None:
+    ui.use_app_navigation()
+    configure_threads()
+    ui.intro(
+        "Style transfer",
+        r"L(x) = \sum_l w_l \,\bigl\|G_l(x) - G_l(x_{\text{style}})\bigr\|^2 + \alpha\,\bigl\|F(x) - F(x_{\text{content}})\bigr\|^2"
+        r" + \beta\,\mathrm{TV}(x), \qquad G_l = F_l F_l^{\top} / (C_l H_l W_l)",
+        "stylize a sample photo with a built-in style, then with a painting of your own. Lower the strength: the "
+        "arbitrary network moves the style vector back towards the photo's own. Tick “keep the photo's colours”. "
+        "Then press Optimize and watch the pixels move; try texture synthesis (α = 0, from noise); set the style "
+        "weight to 0.",
+        "Textures are Gram matrices: which features fire together, not where — so the optimised image keeps the "
+        "photo's layout (content loss on a deep layer) and takes the style's colours and strokes everywhere. The fast "
+        "network learned to do this optimisation in one pass; Gatys needs hundreds of steps but accepts any layer "
+        "weights.",
+    )
+    tab_quick, tab_studio = st.tabs(["Quick: Gradio upload", "Studio: gallery, blends, live optimisation"])
+    with tab_quick:
+        quick_section()
+    with tab_studio:
+        studio_section()
+
+
+main()

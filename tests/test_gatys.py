@@ -99,6 +99,16 @@ def test_job_stops_keeps_best_and_refuses_a_second_start():
     assert job.result.stopped and job.result.best_loss == snap.best_loss
 
 
+@pytest.mark.parametrize("name", ["mobilenet_v2", "random_vgg19"])
+def test_style_layers_are_known_before_loading_and_each_gives_features(name):
+    assert set(backbones.STYLE_LAYERS) == set(backbones.BUILDERS)
+    backbone = load_backbone(name, fallback=False)
+    layers = backbones.STYLE_LAYERS[name]
+    assert layers == backbone.style_layers
+    features = backbone.features(torch.rand(1, 3, 32, 32), layers)
+    assert list(features) == list(layers) and all(f.shape[0] == 1 and f.shape[1] > 0 for f in features.values())
+
+
 def test_vgg19_falls_back_offline_with_a_message(tmp_path, monkeypatch):
     import torchvision.models._api as api
 

@@ -117,7 +117,8 @@ def _random_vgg19(download: bool, seed: int = 0) -> Backbone:
 
 
 BUILDERS = {"mobilenet_v2": _mobilenet_v2, "random_vgg19": _random_vgg19, "vgg19": _vgg19}
-LABELS = {"mobilenet_v2": MobileNetV2.label, "random_vgg19": RandomVGG19.label, "vgg19": VGG19.label}
+LABELS = {c.name: c.label for c in (MobileNetV2, RandomVGG19, VGG19)}
+STYLE_LAYERS = {c.name: c.style_layers for c in (MobileNetV2, RandomVGG19, VGG19)}  # known before any weights load
 
 
 @functools.lru_cache(maxsize=4)

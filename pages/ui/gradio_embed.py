@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import uuid
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable
 
 import streamlit as st
@@ -101,3 +103,12 @@ def gradio_image_path(value) -> str:
     if not value:
         raise gr.Error("Drop an image into the box first.")
     return value
+
+
+def served_file(component, name: str, content: bytes) -> str:
+    """`content` as a file the Gradio output `component` serves under `name` (the download's name): copied into
+    Gradio's cache, which Gradio manages as it does its own outputs, from a temporary folder removed at once."""
+    with tempfile.TemporaryDirectory(prefix="latentlab-gradio-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        return component.move_resource_to_block_cache(path)
