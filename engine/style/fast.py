@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +81,12 @@ def _threads(threads: int | None) -> int:
 
 @functools.lru_cache(maxsize=8)
 def session(name: str, threads: int):
-    """One cached onnxruntime InferenceSession per (model, threads); a GPU provider when onnxruntime has one."""
+    """One cached onnxruntime InferenceSession per (model, threads); a GPU provider when onnxruntime has one.
+
+    onnxruntime 1.31 ships telemetry that writes a device id under ~/.cache and looks up its collector in DNS;
+    ORT_DISABLE_TELEMETRY=1, read once when its environment is created, switches all of it off (an operator may
+    set it to 0 to opt in). disable_telemetry_events() comes too late: the environment already exists."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime as ort
 
     options = ort.SessionOptions()
