@@ -56,10 +56,14 @@ def test_live_optimisation_shows_images_and_losses(app_url, page, shot):
     page.get_by_role("button", name="Optimize").wait_for(timeout=90_000)
     settle(page)
     shot(page, "style-studio.png")
+    steps = page.get_by_label("Steps")  # long enough that a slow, loaded machine is still running when Stop comes
+    steps.fill("2000")
+    steps.press("Enter")
+    settle(page)
     page.get_by_role("button", name="Optimize").click()
     page.get_by_text("current image, step").first.wait_for(timeout=60_000)
-    page.wait_for_function("() => /step (\\d+) \\/ 200/.test(document.body.innerText) && "
-                           "parseInt(document.body.innerText.match(/step (\\d+) \\/ 200/)[1]) >= 40", timeout=90_000)
+    page.wait_for_function("() => /step (\\d+) \\/ 2000/.test(document.body.innerText) && "
+                           "parseInt(document.body.innerText.match(/step (\\d+) \\/ 2000/)[1]) >= 40", timeout=90_000)
     page.get_by_text("current image, step").first.scroll_into_view_if_needed()
     page.mouse.wheel(0, 250)
     shot(page, "style-gatys.png")
