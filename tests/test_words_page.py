@@ -84,11 +84,9 @@ def test_unknown_words_get_suggestions(at):
     ("king : queen", "a : b :: c : ?"),
 ])
 def test_bad_expressions_get_a_message_and_nothing_breaks(at, text, message):
-    started = time.perf_counter()
     express(at, text)
     assert_ok(at)
     assert any(message in w for w in texts(at.warning)), texts(at.warning)
-    assert time.perf_counter() - started < 10
 
 
 def test_single_word_gives_its_neighbours(at):
