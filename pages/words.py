@@ -356,8 +356,8 @@ def benchmark(wv: WordVectors, vectors_key: str) -> None:
         st.caption(benchmark_caption(wv, results, restrict, reference))
         failures_browser(wv, results, [names[s] for s in picked], restrict)
     else:
-        st.caption("Pick sections and press Run: the table then shows each section's accuracy, and the caption how "
-                   "long the scoring took on this server.")
+        st.caption("Pick sections and press Run: each section's accuracy, and the time it takes on this server, "
+                   "appear here.")
     similarity_benchmarks(wv, vectors_key)
 
 
