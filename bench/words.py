@@ -38,7 +38,7 @@ def main() -> None:
 
     from engine.device import configure_threads
     from engine.words.word2vec import Word2VecConfig, tokenize, train_word2vec
-    from engine.words.vectors import evaluate_analogies, glove_6b_50d, read_analogy_questions
+    from engine.words.vectors import analogy_total, evaluate_analogies, glove_6b_50d, read_analogy_questions
 
     threads = configure_threads(1)
     print(f"Latent Lab words benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, "
@@ -55,7 +55,8 @@ def main() -> None:
     for restrict in (30_000, 400_000):
         ours_s, ours = timed(lambda: evaluate_analogies(wv, sections, restrict_vocab=restrict))
         theirs_s, (theirs_acc, theirs_sections) = timed(lambda: kv.evaluate_word_analogies(path, restrict_vocab=restrict))
-        correct, total = sum(s.correct for s in ours), sum(s.total for s in ours)
+        ours_total = analogy_total(ours)
+        correct, total = ours_total.correct, ours_total.total
         t_total = theirs_sections[-1]
         t_correct, t_n = len(t_total["correct"]), len(t_total["correct"]) + len(t_total["incorrect"])
         same = "identical" if (correct, total) == (t_correct, t_n) else "DIFFERENT"

@@ -34,6 +34,11 @@ def results(at: AppTest) -> dict[str, list[str]]:
     return {key: table(at, "note", i)["word"].tolist() for i, key in enumerate(("3cosadd", "3cosmul"))}
 
 
+def benchmark_caption(at: AppTest) -> str:
+    [caption] = [c for c in texts(at.caption) if "scoring took" in c]
+    return caption
+
+
 def vectors_radio(at: AppTest):
     return next(r for r in at.radio if r.label == "Vectors")
 
@@ -79,11 +84,9 @@ def test_unknown_words_get_suggestions(at):
     ("king : queen", "a : b :: c : ?"),
 ])
 def test_bad_expressions_get_a_message_and_nothing_breaks(at, text, message):
-    started = time.perf_counter()
     express(at, text)
     assert_ok(at)
     assert any(message in w for w in texts(at.warning)), texts(at.warning)
-    assert time.perf_counter() - started < 10
 
 
 def test_single_word_gives_its_neighbours(at):
@@ -117,6 +120,19 @@ def test_benchmark_one_section_and_its_failures(at):
     failures = table(at, "expected")
     assert len(failures) == round(506 * (1 - sections["3CosAdd"].item()))
     assert (failures["expected"] != failures["predicted"]).all()
+    caption = benchmark_caption(at)  # what this run measured; gensim's figure was measured for all sections only
+    assert f"3CosAdd {506 - len(failures)}/506" in caption and "gensim" not in caption, caption
+
+
+def test_benchmark_of_glove_at_30k_states_our_gensim_reference(at):
+    [run] = [b for b in at.button if b.label == "Run benchmark"]
+    run.click().run()  # GloVe, all sections, 30,000 words: where we ran gensim
+    assert_ok(at)
+    total = table(at, "3CosAdd").iloc[-1]
+    assert total["section"] == "total" and total["questions"] == 14_877
+    assert total["3CosAdd"] == pytest.approx(7393 / 14877)  # the same as gensim's evaluation of these vectors
+    caption = benchmark_caption(at)
+    assert "our own run of gensim" in caption and "7,393/14,877 = 49.69 % with 3CosAdd" in caption, caption
 
 
 def test_upload_vectors_good_and_bad(at):
