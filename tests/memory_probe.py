@@ -9,6 +9,7 @@ from pathlib import Path
 @dataclass
 class Peak:
     growth_mb: float  # peak RSS while the call ran, minus RSS just before it
+    held_mb: float  # RSS just after the call, minus RSS just before it: what the call left in memory
     result: object = None  # what the call returned (must pickle)
     error: str | None = None  # "ExceptionType: message" when it raised
 
@@ -27,11 +28,11 @@ def _child(conn, fn, args, kwargs):
         result, error = fn(*args, **kwargs), None
     except Exception as e:  # noqa: BLE001 - handed to the test as a value
         result, error = None, f"{type(e).__name__}: {e}"
-    conn.send(Peak((_kb("VmHWM") - before) / 1024, result, error))
+    conn.send(Peak((_kb("VmHWM") - before) / 1024, (_kb("VmRSS") - before) / 1024, result, error))
 
 
 def peak(fn, *args, **kwargs) -> Peak:
-    """Run fn(*args, **kwargs) in a forked child and report its peak RSS growth and its outcome."""
+    """Run fn(*args, **kwargs) in a forked child and report its peak and held RSS growth and its outcome."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=_child, args=(child, fn, args, kwargs))

@@ -21,7 +21,7 @@ from engine.imageio import ImageRejected, open_image
 ZIP_MAX_MEMBER_BYTES = 50 * 1024**2  # real inflated bytes of one member, counted while it inflates
 ZIP_MAX_TOTAL_BYTES = 2 * 1024**3  # real inflated bytes of a whole zip
 ZIP_CHUNK = 1024**2  # a member inflates this much at a time, so a lying header cannot make one huge read
-MAX_DATASET_MB = 512  # decoded images of one upload (float32); LATENTLAB_MAX_DATASET_MB overrides
+MAX_DATASET_MB = 160  # decoded images of one upload (float32): 13k colour images at 32 px; LATENTLAB_MAX_DATASET_MB overrides
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MISSING = (
     "Fashion-MNIST is not installed here: `apt-get install dataset-fashion-mnist`, "

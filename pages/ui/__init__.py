@@ -4,7 +4,9 @@ Pages stay thin: they call the engine through these cached helpers and never tra
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
@@ -61,6 +63,34 @@ def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
 
 
 # --- cached engine calls -------------------------------------------------------------------------
+def user_data(spinner: str):
+    """Cache a function of user data (an upload, or what is decoded from one) in the process's one memory budget,
+    engine.cache.USER_DATA: least recently used out first, whichever page or session put it there.
+
+    Like st.cache_resource, arguments whose names start with "_" are left out of the key (pass a content hash
+    beside them); an exception is raised to the caller and nothing is kept."""
+    from engine.cache import USER_DATA
+
+    def wrap(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def cached(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            key = (fn.__module__, fn.__qualname__, *((k, v) for k, v in bound.arguments.items() if k[0] != "_"))
+
+            def make():
+                with st.spinner(spinner):
+                    return fn(*args, **kwargs)
+
+            return USER_DATA.get_or_make(key, make)
+
+        return cached
+
+    return wrap
+
+
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=8)
 def dataset(name: str, options_json: str = "{}"):
     """engine.data.load_dataset, once per process for each (name, options)."""
@@ -69,14 +99,14 @@ def dataset(name: str, options_json: str = "{}"):
     return load_dataset(name, **json.loads(options_json))
 
 
-@st.cache_resource(show_spinner="Reading your images…", max_entries=4)
+@user_data("Reading your images…")
 def uploaded_zip(content_hash: str, _content: bytes, size: int, color: bool):
     from engine.data import load_image_zip
 
     return load_image_zip(_content, size=size, color=color)
 
 
-@st.cache_resource(show_spinner="Reading your folder…", max_entries=4)
+@user_data("Reading your folder…")
 def image_folder(path: str, size: int, color: bool, mtime: float):
     """The folder's images, read again when its modification time changes."""
     from engine.data import load_image_folder
@@ -102,7 +132,7 @@ def warm_up_umap() -> None:
     threading.Thread(target=warm_up, daemon=True, name="latentlab-umap-warmup").start()
 
 
-@st.cache_resource(show_spinner="Checking the checkpoint…", max_entries=4)
+@user_data("Checking the checkpoint…")
 def uploaded_checkpoint(content_hash: str, _content: bytes, filename: str):
     """(model, card) from an uploaded file, through the same safetensors-only loader as shipped ones."""
     import tempfile
