@@ -205,6 +205,7 @@ def test_box_select_region(app_url, page, shot):
 
 
 def test_fashion_20k_points(app_url, page, shot):
+    assert FASHION_CKPT.exists(), f"{FASHION_CKPT.relative_to(ROOT)} is shipped with the app and missing"
     if not FASHION_DIR.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"{FASHION_DIR} is missing: CI installs the fashion-mnist package")
@@ -214,10 +215,6 @@ def test_fashion_20k_points(app_url, page, shot):
     page.get_by_role("option", name="Fashion-MNIST", exact=True).click()
     start = time.monotonic()
     page.get_by_text("70,000 images 28×28").wait_for(timeout=90_000)
-    if not FASHION_CKPT.exists():
-        page.get_by_text("No model for this dataset yet").wait_for(timeout=60_000)
-        pytest.skip(f"no shipped Fashion-MNIST checkpoint ({FASHION_CKPT.relative_to(ROOT)}); "
-                    "the dataset itself loads")
     page.wait_for_function("() => { const gd = document.querySelector('.st-key-ll-map .js-plotly-plot');"
                            " return !!(gd && gd._fullLayout && gd._fullLayout.title &&"
                            " String(gd._fullLayout.title.text).includes('20,000 codes')); }", timeout=120_000)
