@@ -1,7 +1,8 @@
 """The explorer in a real Chromium (Playwright) against a live `streamlit run app.py`.
 
 Keep test_explorer_opens_directly first: it must be the first page this fresh server serves (it checks
-the legacy "pages/ folder" workaround in pages/ui.use_app_navigation and the cold-start time).
+the legacy "pages/ folder" workaround in pages/ui.use_app_navigation; bench/explorer.py measures the
+cold-start time).
 Screenshots go to $LATENTLAB_SCREENSHOTS when set (the README uses them), else to pytest's tmp_path.
 """
 from __future__ import annotations
@@ -19,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MAP = ".st-key-ll-map .js-plotly-plot"
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_CKPT = ROOT / "checkpoints" / "fashion-conv-16.safetensors"
-COLD_OPEN_LIMIT_S = 30
 
 # --- page-side helpers (JavaScript) ----------------------------------------------------------------
 MAP_READY = """(minTraces) => { const gd = document.querySelector('.st-key-ll-map .js-plotly-plot');
@@ -142,7 +142,6 @@ def test_explorer_opens_directly(app_url, page, shot):
     assert width > 1000, f"not the wide layout from app.py's set_page_config: main column {width}px"
     assert data_point_count(page) in (5_000, 20_000), data_point_count(page)  # offline subset / full MNIST
     shot(page, "explorer-map.png")
-    assert seconds < COLD_OPEN_LIMIT_S, f"the shipped map took {seconds:.1f} s to open"
 
 
 def test_hover_shows_thumbnails(app_url, page, shot):
