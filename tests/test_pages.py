@@ -250,12 +250,11 @@ def test_train_from_the_page(live_navigation):
     assert progress or any(b.label == "Stop training" for b in at.button), "training did not start"
 
     # The progress fragment polls with run_every, which AppTest does not tick: rerun the script instead.
-    deadline = time.monotonic() + 30
-    while not at.success and time.monotonic() < deadline:
+    # A run that never ends is caught by pytest's timeout (pytest.ini), not by a guess of this machine's speed.
+    while not at.success:
         time.sleep(0.3)
         at.run()
-        assert_ok(at)
-    assert at.success, f"training did not finish in 30 s: {[p.proto.text for p in at.get('progress')]}"
+        assert_ok(at)  # a failed run shows an error
     assert "Training done" in at.success[0].value, at.success[0].value
     at.run()
     trained = [o for o in model_radio(at).options if o.endswith("augmented (trained here)")]
