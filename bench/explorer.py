@@ -230,9 +230,10 @@ def open_shipped(path: str, launched: float) -> None:
     codes = model.encode(data.images)
     lap("encode")
     maps, info = load_maps(path)
-    match = bool(maps) and info.get("data_fingerprint") == projection.fingerprint(data.images[: info["points"]])
     method = "code" if "code" in maps else "pca"  # the page's default map
-    proj = projection.from_coords(maps[method], codes, projection.ProjectionConfig(method=method)) if match else None
+    proj = projection.from_shipped(maps, info, codes, projection.fingerprint(data.images[: info["points"]]),
+                                   projection.ProjectionConfig(method=method)) if maps else None
+    match = proj is not None
     lap("load maps + fingerprint check")
     ready = time.time() - launched
     # What the page also computes before its first draw: reconstructions (for hover) and the decode grid.

@@ -10,6 +10,8 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from engine.latent.checkpoints import read_card
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 EXPLORER = "pages/explorer.py"
@@ -102,9 +104,11 @@ def test_explorer_mnist_default():
     for ckpt in ("conv AE · code 2", "conv AE · code 16", "vae AE · code 2", "linear AE · code 32"):
         assert f"{ckpt} (shipped)" in shipped, options
     assert options[-1] == UPLOAD
-    assert model_radio(at).value in shipped
+    assert model_radio(at).value == "conv AE · code 16 (shipped)"
     assert_map(at)
-    assert "PCA with 16 components" in metrics(at) or any(k.startswith("PCA with") for k in metrics(at))
+    held_out = read_card(ROOT / "checkpoints" / "mnist-conv-16.safetensors").metrics  # the card's test-set numbers
+    assert metrics(at)["Reconstruction MSE"] == f"{held_out['test_mse']:.4f}"
+    assert metrics(at)["PCA with 16 components"] == f"{held_out['pca_test_mse']:.4f}"
     assert "10-NN label accuracy on the map" in metrics(at)
     assert [t.label for t in at.tabs] == ["Map", "Train a model"]
 
@@ -120,10 +124,8 @@ def test_explorer_other_datasets(dataset, model):
 
 def test_explorer_3d_map():
     at = explorer("digits")
-    toggles = [t for t in at.toggle if t.label == "3-D map"]
-    if not toggles:
-        pytest.skip("no 3-D toggle on this version of the page")
-    toggles[0].set_value(True).run()
+    [toggle] = [t for t in at.toggle if t.label == "3-D map"]
+    toggle.set_value(True).run()
     assert_ok(at)
     assert "Trustworthiness (k=10)" in metrics(at)
 
@@ -147,7 +149,7 @@ def your_folder(at: AppTest, path: Path) -> AppTest:
     return at
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def yours():
     at = explorer("yours")
     assert_ok(at)
@@ -248,12 +250,11 @@ def test_train_from_the_page(live_navigation):
     assert progress or any(b.label == "Stop training" for b in at.button), "training did not start"
 
     # The progress fragment polls with run_every, which AppTest does not tick: rerun the script instead.
-    deadline = time.monotonic() + 30
-    while not at.success and time.monotonic() < deadline:
+    # A run that never ends is caught by pytest's timeout (pytest.ini), not by a guess of this machine's speed.
+    while not at.success:
         time.sleep(0.3)
         at.run()
-        assert_ok(at)
-    assert at.success, f"training did not finish in 30 s: {[p.proto.text for p in at.get('progress')]}"
+        assert_ok(at)  # a failed run shows an error
     assert "Training done" in at.success[0].value, at.success[0].value
     at.run()
     trained = [o for o in model_radio(at).options if o.endswith("augmented (trained here)")]

@@ -99,7 +99,7 @@ def _fit_pca(codes: np.ndarray, dims: int):
 
 
 _CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 24
+CACHE_SIZE = 24  # fitted maps kept by project(), least recently used dropped first
 
 
 def fingerprint(array: np.ndarray) -> str:
@@ -136,7 +136,7 @@ def project(codes: np.ndarray, config: ProjectionConfig = ProjectionConfig()) ->
         coords = reducer.fit_transform(codes)
     result = Projection(np.asarray(coords, np.float32), config, time.perf_counter() - start, codes, reducer)
     _CACHE[key] = result
-    while len(_CACHE) > _CACHE_SIZE:
+    while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return result
 
@@ -159,6 +159,18 @@ def from_coords(coords: np.ndarray, codes: np.ndarray, config: ProjectionConfig)
     return result
 
 
+def from_shipped(maps: dict[str, np.ndarray], info: dict, codes: np.ndarray, images_fingerprint: str,
+                 config: ProjectionConfig) -> Projection | None:
+    """A checkpoint's precomputed map (maps, info as engine.latent.checkpoints.load_maps returns them) as a
+    Projection of `codes`, when there is one for config: its method with default parameters, made from exactly
+    the images whose fingerprint is given; else None (the map has to be computed)."""
+    if config != ProjectionConfig(method=config.method) or config.method not in maps:
+        return None
+    if info.get("data_fingerprint") != images_fingerprint:
+        return None
+    return from_coords(maps[config.method], codes, config)
+
+
 def knn_accuracy(coords: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
     """Leave-one-out k-NN label accuracy in the map: how well classes stay together."""
     from sklearn.neighbors import NearestNeighbors
@@ -178,7 +190,6 @@ def trustworthiness(codes: np.ndarray, coords: np.ndarray, k: int = 10, sample: 
         pick = np.random.default_rng(seed).choice(len(codes), sample, replace=False)
         codes, coords = codes[pick], coords[pick]
     return float(tw(codes, coords, n_neighbors=min(k, (len(codes) - 1) // 2)))
-
 
 
 def warm_up() -> None:

@@ -1,4 +1,5 @@
-"""Image retrieval: the k nearest neighbours of one item, in code space or in pixel space."""
+"""Image retrieval: the k nearest neighbours of one item, in code space or in pixel space, and the labels a set of
+retrieved or selected items share."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,20 @@ def nearest_neighbours(vectors: np.ndarray, index: int, k: int) -> np.ndarray:
     return nearest[np.argsort(d[nearest])]
 
 
+def same_label_share(labels: np.ndarray, found: np.ndarray, query: int) -> float:
+    """Share of the items `found` (indices) that carry the label of item `query`."""
+    return float(np.mean(labels[found] == labels[query]))
+
+
 def precision_at_k(vectors: np.ndarray, labels: np.ndarray, k: int = 10, sample: int = 1000, seed: int = 0) -> float:
     """Share of each query's k neighbours that carry the query's label, over a random sample of queries."""
     rng = np.random.default_rng(seed)
     queries = rng.choice(len(vectors), min(sample, len(vectors)), replace=False)
-    return float(np.mean([np.mean(labels[nearest_neighbours(vectors, q, k)] == labels[q]) for q in queries]))
+    return float(np.mean([same_label_share(labels, nearest_neighbours(vectors, q, k), q) for q in queries]))
+
+
+def most_common_labels(labels: np.ndarray, n_labels: int, top: int = 3) -> list[tuple[int, int]]:
+    """(label, count) of the `top` most frequent of labels 0 … n_labels − 1 among `labels`, most frequent first;
+    labels that do not occur are left out."""
+    counts = np.bincount(labels, minlength=n_labels)
+    return [(int(t), int(counts[t])) for t in np.argsort(counts)[::-1][:top] if counts[t]]
