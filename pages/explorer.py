@@ -223,7 +223,7 @@ def model_sidebar(choice: DataChoice, slot: str) -> ModelChoice:
         st.header("Model")
         options: dict[str, tuple] = {}
         for path, card in list_checkpoints():
-            if card.dataset == choice.name and tuple(card.model["input_shape"]) == choice.data.image_shape:
+            if card.fits(choice.name, choice.data.image_shape):
                 options[f"{card.model['kind']} AE · code {card.model['code_size']} (shipped)"] = ("file", str(path))
         trained = ui.session_result(slot)
         if trained:

@@ -213,3 +213,15 @@ def test_load_maps_without_maps(tmp_path):
     save_numpy({"pca": np.zeros((3, 2), np.float32)}, str(map_path(ckpt)))  # maps but no info
     maps, info = load_maps(ckpt)
     assert list(maps) == ["pca"] and info == {}
+
+
+def test_models_are_offered_only_for_the_data_they_were_trained_on():
+    from engine.checkpoints import CHECKPOINT_DIR
+    from engine.latent.checkpoints import read_card
+
+    faces = read_card(CHECKPOINT_DIR / "faces-conv-16.safetensors")
+    lfw_faces_only = read_card(CHECKPOINT_DIR / "lfw-conv-16.safetensors")
+    assert faces.fits("faces", (1, 25, 25)) and faces.fits("faces", (1, 25, 25), {"download": True})
+    assert not lfw_faces_only.fits("faces", (1, 25, 25))  # trained on the 100 faces, not faces + non-faces
+    assert lfw_faces_only.fits("faces", (1, 25, 25), {"faces_only": True})
+    assert not faces.fits("faces", (1, 32, 32)) and not faces.fits("mnist", (1, 25, 25))

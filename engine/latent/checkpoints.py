@@ -36,6 +36,15 @@ class Card:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     format: str = FORMAT
 
+    def fits(self, dataset: str, image_shape: tuple[int, int, int], options: dict | None = None) -> bool:
+        """Whether this model was trained on `dataset` loaded with these options (whether it may download aside)
+        at this image shape: LFW's faces-only models do not stand for the faces-and-non-faces set."""
+        def kept(o):
+            return {k: v for k, v in (o or {}).items() if k != "download"}
+
+        return (self.dataset == dataset and tuple(self.model["input_shape"]) == tuple(image_shape)
+                and kept(self.dataset_options) == kept(options))
+
     @property
     def title(self) -> str:
         m = self.model
