@@ -224,6 +224,7 @@ def test_upload_checkpoint_option():
     at.run()
     assert_ok(at, errors=True)
     assert any("safetensors" in e for e in texts(at.error)), texts(at.error)
+    assert any(e.startswith("junk.safetensors") for e in texts(at.error)), texts(at.error)  # the user's file, not a temp
 
     wrong = (ROOT / "checkpoints" / "mnist-conv-2.safetensors").read_bytes()
     checkpoint_uploader(at).set_value(("mnist.safetensors", wrong, "application/octet-stream")).run()

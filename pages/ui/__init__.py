@@ -134,15 +134,20 @@ def warm_up_umap() -> None:
 
 @user_data("Checking the checkpoint…")
 def uploaded_checkpoint(content_hash: str, _content: bytes, filename: str):
-    """(model, card) from an uploaded file, through the same safetensors-only loader as shipped ones."""
+    """(model, card) from an uploaded file, through the same safetensors-only loader as shipped ones.
+
+    The bytes go into a private temporary folder under the upload's own name (letters, digits, "._-" kept), so the
+    loader's messages name the user's file; the folder is gone when this returns."""
+    import re
     import tempfile
 
     from engine.latent.checkpoints import load_checkpoint
 
-    with tempfile.NamedTemporaryFile(suffix=Path(filename).suffix or ".bin") as f:
-        f.write(_content)
-        f.flush()
-        return load_checkpoint(f.name)
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).name).lstrip(".") or "upload.bin"
+    with tempfile.TemporaryDirectory(prefix="latentlab-upload-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(_content)
+        return load_checkpoint(path)
 
 
 def content_hash(data: bytes) -> str:
