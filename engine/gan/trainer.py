@@ -192,9 +192,7 @@ class GANTrainer:
         with self._exclusive():
             if self._running or self._closed or self._state in ("diverged", "done"):
                 return self
-            if not jobs._running.acquire(blocking=False):
-                raise jobs.TooManyJobs(f"{jobs.MAX_RUNNING_JOBS} models are already training on this server; "
-                                       "pause one of them or wait, then press Start again.")
+            jobs.SLOTS.take("pause one of them or wait, then press Start again.")
             self._slot, self._running = True, True
             with self._lock:
                 self._run_start = time.perf_counter()
@@ -424,7 +422,7 @@ class GANTrainer:
             self._seconds += time.perf_counter() - self._run_start
         if self._slot:
             self._slot = False
-            jobs._running.release()
+            jobs.SLOTS.release()
         self._set_state(state, message)
         self._refresh_view()
 
