@@ -136,7 +136,7 @@ def curves(snap, height: int = 220) -> tuple[go.Figure, go.Figure]:
 
 
 def histograms(snap, height: int = 220) -> go.Figure:
-    from engine.gan.trainer import HIST_EDGES
+    from engine.gan.snapshot import HIST_EDGES
 
     centres = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
     fig = go.Figure()
@@ -182,7 +182,8 @@ def drawing_pad() -> np.ndarray | None:
 
 
 def two_d_view() -> None:
-    from engine.gan.trainer import PRESETS_2D, GANConfig, GANTrainer
+    from engine.gan.model import PRESETS_2D, GANConfig
+    from engine.gan.trainer import GANTrainer
     from engine.gan.toy2d import MAX_CSV_BYTES, PointsError
 
     left, right = st.columns([2, 3])
@@ -259,7 +260,9 @@ def two_d_curves(trainer) -> None:
 
 # --- image view -----------------------------------------------------------------------------------
 def image_view() -> None:
-    from engine.gan.trainer import DCGAN_PATH, GANConfig, GANTrainer, load_trainer
+    from engine.gan.checkpoint import DCGAN_PATH
+    from engine.gan.model import GANConfig
+    from engine.gan.trainer import GANTrainer, load_trainer
 
     status = dataset_status()
     available = [k for k in IMAGE_TITLES if status.get(k) is None] + ["upload"]  # a string says why one is missing

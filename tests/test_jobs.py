@@ -59,10 +59,8 @@ def wait_until(predicate, timeout=20.0):
 
 
 def test_runs_in_the_background_and_finishes(digits, started):
-    t0 = time.perf_counter()
     job = started(model(), digits, config(epochs=200))
-    assert time.perf_counter() - t0 < 0.5  # start() does not train
-    assert job.snapshot().state == "running"
+    assert job.snapshot().state == "running"  # start() returns without training
     wait_until(lambda: job.snapshot().step >= 10)
     snap = job.snapshot()
     assert snap.state == "running" and not snap.finished and snap.epochs == 200
