@@ -134,7 +134,8 @@ class PausableLoop:
 
     start() runs (or resumes) it; pause() returns once the step in progress has ended and gives the slot back;
     close() ends the thread for good. step() may call pause() itself (work done, or gone wrong); an exception
-    it raises pauses the loop and goes to `on_error(e)`. Both run in the worker thread, inside exclusive().
+    it raises pauses the loop and goes to `on_error(e)`. Both run in the worker thread, holding the loop as
+    exclusive() does.
 
     exclusive() holds the loop between two steps: the worker waits on a condition while any caller holds or
     waits for it, so a fast step never starves the UI thread.
