@@ -27,7 +27,8 @@ ACCEL = "cpu" if "--dry-run" in sys.argv else "cuda"  # the device compared with
 
 
 def gan_rates(checks: list) -> None:
-    from engine.gan.trainer import GANConfig, GANTrainer
+    from engine.gan.model import GANConfig
+    from engine.gan.trainer import GANTrainer
 
     images = np.random.default_rng(0).random((2_000, 1, 28, 28), dtype=np.float32)
     print("\nGAN iterations/s (hand-steps; median of 5 timed blocks)")

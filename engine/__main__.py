@@ -188,7 +188,8 @@ def _list(args, argv) -> int:
 
 def _gan(args, argv) -> int:
     from engine.gan.digit_score import classifier_score
-    from engine.gan.trainer import GANConfig, GANTrainer, train_until_score
+    from engine.gan.model import GANConfig
+    from engine.gan.trainer import GANTrainer, train_until_score
 
     config = GANConfig(data=args.data, loss=args.loss, k_d=args.k_d, m_g=args.m_g, lr_d=args.lr_d, lr_g=args.lr_g,
                        optimizer=args.optimizer, batch_size=args.batch_size, noise_dim=args.noise_dim,

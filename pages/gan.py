@@ -8,34 +8,21 @@ import streamlit as st
 from engine.device import configure_threads
 from pages import ui
 
-ui.use_app_navigation()
-configure_threads()
-ui.intro(
-    "GAN training, live",
-    r"L_D = -\log D(x) - \log\bigl(1 - D(G(z))\bigr) \qquad "
-    r"L_G = \log\bigl(1 - D(G(z))\bigr)\ \text{(minimax) or } -\log D(G(z))\ \text{(non-saturating)}",
-    "press Play on the ring of 8 Gaussians and watch the purple fakes spread to all 8 green modes. Step only D: the "
-    "heat map sharpens around the real points while the fakes stay put. Load the “mode collapse” preset. Switch the "
-    "loss to minimax: early on D wins and G's arrows shrink (saturation). Draw your own points. In the Images tab, "
-    "continue the shipped MNIST generator or start from scratch.",
-    "D's heat map is the decision boundary the fakes climb; the arrows are −∂L_G/∂G(z), where the generator's loss "
-    "pushes each sample. With k large D is nearly optimal and G's gradient is informative (non-saturating) or "
-    "vanishing (minimax). Mode collapse: the fakes chase one mode after another instead of covering all. "
-    "D(x) and D(G(z)) meet near ½ when neither network wins.",
-)
-
 TOY_TITLES = {"ring8": "Ring of 8 Gaussians", "grid25": "Grid of 25 Gaussians", "spiral": "Spiral",
               "moons": "Two moons", "square": "Uniform square", "custom": "Your points (draw or CSV)"}
 IMAGE_TITLES = {"mnist": "MNIST digits", "fashion": "Fashion-MNIST", "faces": "LFW faces (subset)",
                 "digits": "sklearn digits 8×8"}
 LOSS_TITLES = {"nonsaturating": "non-saturating", "minimax": "minimax (saturating)", "lsgan": "least squares",
                "wgan-gp": "WGAN-GP", "hinge": "hinge"}
+PRESET_KEYS = ("loss", "k", "m", "lrd", "lrg", "gp")  # the hyper_widgets keys (after the prefix) a preset sets
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0]
 FRAME_SECONDS = 0.12  # the 2-D picture is asked for this often while training (≥ 5 frames/s arrive on 2 cores)
 CURVE_SECONDS = 1.0  # curves and histograms, heavier browser charts, this often
+IMAGE_SECONDS = 0.5  # the image view and its speed, this often (the trainer refreshes them every 0.5 s)
 DRAW_GRID = 41  # candidate points per side of the drawing pad over [−2, 2]²
 
 
+# --- cached loaders -------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False)
 def dataset_status() -> dict:
     from engine.data import dataset_status as status
@@ -48,6 +35,21 @@ def uploaded_points(content_hash: str, _content: bytes) -> np.ndarray:
     from engine.gan.toy2d import read_points_csv
 
     return read_points_csv(_content)
+
+
+@st.cache_data(show_spinner=False)
+def shipped_iterations_to_pass() -> int | None:
+    """Iterations the shipped DCGAN's run took until its samples passed the digit score (None without it)."""
+    from engine.gan.checkpoint import DCGAN_PATH, read_gan_card
+
+    return read_gan_card(DCGAN_PATH)["metrics"].get("iterations_to_pass") if DCGAN_PATH.exists() else None
+
+
+# --- shared by both views -------------------------------------------------------------------------
+def forget_hyper(prefix: str) -> None:
+    """Drop the hyper-parameter widgets' values, so they start again from new defaults (a preset)."""
+    for key in PRESET_KEYS:
+        st.session_state.pop(f"{prefix}-{key}", None)
 
 
 def hyper_widgets(prefix: str, defaults: dict) -> dict:
@@ -83,6 +85,19 @@ def trainer_for(slot_name: str, build: dict, make) -> object | None:
     return slot.job
 
 
+def start_or_pause(trainer, key: str) -> None:
+    """The Play button's callback; a refusal (all training slots busy) is shown by controls() in the next rerun."""
+    from engine.jobs import TooManyJobs
+
+    try:
+        if trainer.snapshot().state == "running":
+            trainer.pause()
+        else:
+            trainer.start()
+    except TooManyJobs as e:
+        st.session_state[f"{key}-refused"], st.session_state[f"{key}-why"] = True, str(e)
+
+
 def controls(trainer, hyper: dict, key: str) -> None:
     """Apply the hyper-parameters, then Start/Pause, single steps and Reset (callbacks: labels are right at once)."""
     try:
@@ -96,7 +111,7 @@ def controls(trainer, hyper: dict, key: str) -> None:
     running = trainer.snapshot().state == "running"
     c1, c2 = st.columns(2)
     c1.button("⏸ Pause" if running else "▶ Start", key=f"{key}-play", type="primary", width="stretch",
-              on_click=_start_or_pause, args=(trainer, key))
+              on_click=start_or_pause, args=(trainer, key))
     c2.button("Reset", key=f"{key}-reset", width="stretch", help="New random networks, history cleared.",
               on_click=trainer.reset)
     c1, c2, c3 = st.columns(3)
@@ -106,18 +121,6 @@ def controls(trainer, hyper: dict, key: str) -> None:
               on_click=trainer.step, args=("g",))
     c3.button("Step k+M", key=f"{key}-both", width="stretch", help="One iteration: k D steps, then M G steps.",
               on_click=trainer.step, args=("both",))
-
-
-def _start_or_pause(trainer, key: str) -> None:
-    from engine.jobs import TooManyJobs
-
-    try:
-        if trainer.snapshot().state == "running":
-            trainer.pause()
-        else:
-            trainer.start()
-    except TooManyJobs as e:  # shown by controls() in the rerun that follows
-        st.session_state[f"{key}-refused"], st.session_state[f"{key}-why"] = True, str(e)
 
 
 def curves(snap, height: int = 220) -> tuple[go.Figure, go.Figure]:
@@ -136,7 +139,7 @@ def curves(snap, height: int = 220) -> tuple[go.Figure, go.Figure]:
 
 
 def histograms(snap, height: int = 220) -> go.Figure:
-    from engine.gan.trainer import HIST_EDGES
+    from engine.gan.snapshot import HIST_EDGES
 
     centres = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
     fig = go.Figure()
@@ -181,51 +184,39 @@ def drawing_pad() -> np.ndarray | None:
     return pad[sorted(drawn)].astype(np.float32) if drawn else None
 
 
-def two_d_view() -> None:
-    from engine.gan.trainer import PRESETS_2D, GANConfig, GANTrainer
+def custom_points() -> np.ndarray | None:
+    """The user's points from a CSV, else from the drawing pad; None after saying how to give some."""
     from engine.gan.toy2d import MAX_CSV_BYTES, PointsError
 
-    left, right = st.columns([2, 3])
-    with left:
-        data = st.selectbox("Data", list(TOY_TITLES), format_func=TOY_TITLES.get, key="gan-data")
-        points = None
-        if data == "custom":
-            upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"],
-                                      max_upload_size=max(1, MAX_CSV_BYTES // 2**20), key="gan-csv")
-            if upload is not None:
-                content = upload.getvalue()
-                try:
-                    points = uploaded_points(ui.content_hash(content), content)
-                    st.caption(f"{len(points):,} points from {upload.name}.")
-                except PointsError as e:
-                    st.error(str(e))
-            else:
-                points = drawing_pad()
-            if points is None:
-                st.info("Draw points on the pad (lasso) or upload a CSV to train on them.")
-                return
-        preset = st.radio("Preset", list(PRESETS_2D), horizontal=True, key="gan-preset",
-                          on_change=lambda: [st.session_state.pop(f"gan2d-{k}", None)
-                                             for k in ("loss", "k", "m", "lrd", "lrg", "gp")])
-        hyper = hyper_widgets("gan2d", {"gp_weight": 1.0, **PRESETS_2D[preset]})
-        c1, c2, c3 = st.columns(3)
-        width = c1.number_input("Width", 2, 1024, 128, key="gan-width", help="Hidden units per layer of G and D.")
-        depth = c2.number_input("Layers", 1, 8, 3, key="gan-depth")
-        seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan-seed")
-    build = {"data": data, "points": None if points is None else ui.content_hash(points.tobytes()),
-             "width": int(width), "depth": int(depth), "seed": int(seed)}
-    trainer = trainer_for("gan-2d", build, lambda: GANTrainer(
-        GANConfig(data=data, width=int(width), depth=int(depth), seed=int(seed), **hyper), points))
-    if trainer is None:
-        return
-    with left:
-        controls(trainer, hyper, "gan2d")
-        st.caption(f"Runs on {trainer.device}. Changes to loss, k, M, rates and batch apply at the next step; "
-                   "data, width, layers and seed build new networks.")
-    with right:
-        running = trainer.snapshot().state == "running"
-        st.fragment(run_every=FRAME_SECONDS if running else None)(two_d_frame)(trainer)
-    st.fragment(run_every=CURVE_SECONDS if running else None)(two_d_curves)(trainer)
+    upload = st.file_uploader("CSV of x,y points", type=["csv", "txt"],
+                              max_upload_size=max(1, MAX_CSV_BYTES // 2**20), key="gan-csv")
+    points = None
+    if upload is not None:
+        content = upload.getvalue()
+        try:
+            points = uploaded_points(ui.content_hash(content), content)
+            st.caption(f"{len(points):,} points from {upload.name}.")
+        except PointsError as e:
+            st.error(str(e))
+    else:
+        points = drawing_pad()
+    if points is None:
+        st.info("Draw points on the pad (lasso) or upload a CSV to train on them.")
+    return points
+
+
+def two_d_settings() -> tuple[dict, dict]:
+    """The preset and hyper-parameters (changeable while training), and the networks' width, layers and seed."""
+    from engine.gan.model import PRESETS_2D
+
+    preset = st.radio("Preset", list(PRESETS_2D), horizontal=True, key="gan-preset", on_change=forget_hyper,
+                      args=("gan2d",))
+    hyper = hyper_widgets("gan2d", {"gp_weight": 1.0, **PRESETS_2D[preset]})
+    c1, c2, c3 = st.columns(3)
+    width = c1.number_input("Width", 2, 1024, 128, key="gan-width", help="Hidden units per layer of G and D.")
+    depth = c2.number_input("Layers", 1, 8, 3, key="gan-depth")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="gan-seed")
+    return hyper, {"width": int(width), "depth": int(depth), "seed": int(seed)}
 
 
 def two_d_frame(trainer) -> None:
@@ -257,47 +248,79 @@ def two_d_curves(trainer) -> None:
     c3.plotly_chart(histograms(snap, height=200), key="gan-2d-hist")
 
 
-# --- image view -----------------------------------------------------------------------------------
-def image_view() -> None:
-    from engine.gan.trainer import DCGAN_PATH, GANConfig, GANTrainer, load_trainer
+def two_d_view() -> None:
+    from engine.gan.model import GANConfig
+    from engine.gan.trainer import GANTrainer
 
-    status = dataset_status()
-    available = [k for k in IMAGE_TITLES if status.get(k) is None] + ["upload"]  # a string says why one is missing
     left, right = st.columns([2, 3])
     with left:
-        data = st.selectbox("Images", available, format_func=lambda k: IMAGE_TITLES.get(k, "your images (a zip)"),
-                            key="gan-images")
-        images, source = (None, None) if data == "upload" else (ui.dataset(data).images, data)
-        if data == "upload":
-            images, source = uploaded_images()
-            if images is None:
-                return
-        start_from = "scratch"
-        if data == "mnist" and DCGAN_PATH.exists():
-            start_from = st.radio("Start from", ["shipped", "scratch"], horizontal=True, key="gan-start", format_func={
-                "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
-        hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4, gp_weight=10.0))
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
-    build = {"data": data, "from": start_from, "seed": int(seed), "images": source}
-
-    def make():
-        if start_from == "shipped":
-            return load_trainer(DCGAN_PATH, **hyper)
-        name = "custom-images" if data == "upload" else data
-        return GANTrainer(GANConfig(data=name, seed=int(seed), **hyper), images)
-
-    with st.spinner("Building the networks…"):
-        trainer = trainer_for("gan-img", build, make)
+        data = st.selectbox("Data", list(TOY_TITLES), format_func=TOY_TITLES.get, key="gan-data")
+        points = custom_points() if data == "custom" else None
+        if data == "custom" and points is None:
+            return
+        hyper, networks = two_d_settings()
+    build = {"data": data, "points": None if points is None else ui.content_hash(points.tobytes()), **networks}
+    trainer = trainer_for("gan-2d", build, lambda: GANTrainer(GANConfig(data=data, **networks, **hyper), points))
     if trainer is None:
         return
     with left:
-        controls(trainer, hyper, "ganimg")
-        st.caption(f"Runs on {trainer.device}. A DCGAN step at batch 64 takes about 0.1 s on this CPU: expect "
-                   "blobs after a minute, strokes after a few, digits after ~5 minutes from scratch.")
+        controls(trainer, hyper, "gan2d")
+        st.caption(f"Runs on {trainer.device}. Changes to loss, k, M, rates and batch apply at the next step; "
+                   "data, width, layers and seed build new networks.")
+    running = trainer.snapshot().state == "running"
     with right:
-        running = trainer.snapshot().state == "running"
-        st.fragment(run_every=0.5 if running else None)(image_frame)(trainer)
-        interpolation(trainer)
+        st.fragment(run_every=FRAME_SECONDS if running else None)(two_d_frame)(trainer)
+    st.fragment(run_every=CURVE_SECONDS if running else None)(two_d_curves)(trainer)
+
+
+# --- image view -----------------------------------------------------------------------------------
+def uploaded_images() -> tuple[np.ndarray | None, str | None]:
+    """The user's own images from a zip, 28×28 grey or 32×32 colour, and a key naming them; (None, None) after
+    saying why not."""
+    from engine.imageio import ImageRejected
+
+    upload = st.file_uploader("A zip of images (PNG, JPEG…)", type=["zip"], key="gan-zip", max_upload_size=200)
+    color = st.toggle("Colour (32×32 RGB) instead of grey 28×28", key="gan-zip-color")
+    if upload is None:
+        st.info("Upload a zip of at least a few hundred images of one kind (faces, shoes, logos…).")
+        return None, None
+    content = upload.getvalue()
+    key = ui.content_hash(content)
+    try:
+        data = ui.uploaded_zip(key, content, 32 if color else 28, color)
+    except (ImageRejected, ValueError) as e:
+        st.error(str(e))
+        return None, None
+    st.caption(f"{len(data):,} images from {upload.name}.")
+    return data.images, f"{key}-{color}"
+
+
+def image_trainer(data: str, start_from: str, images: np.ndarray, seed: int, hyper: dict):
+    """The shipped MNIST generator with these hyper-parameters, or new networks for the images."""
+    from engine.gan.checkpoint import DCGAN_PATH
+    from engine.gan.model import GANConfig
+    from engine.gan.trainer import GANTrainer, load_trainer
+
+    if start_from == "shipped":
+        return load_trainer(DCGAN_PATH, **hyper)
+    return GANTrainer(GANConfig(data="custom-images" if data == "upload" else data, seed=seed, **hyper), images)
+
+
+def speed_note(trainer, to_pass: int | None) -> None:
+    """Where it runs and how fast it trains there, as measured by this trainer while it runs."""
+    from engine.device import describe
+
+    rate, batch = trainer.snapshot().steps_per_second, trainer.config.batch_size
+    if rate > 0:
+        text = f"Runs on {describe(trainer.device)}: {rate:.1f} it/s at batch {batch}, measured now ({1 / rate:.2f} s " \
+               "per k+M step)."
+    else:
+        text = f"Runs on {describe(trainer.device)}; its speed is measured and shown here while it trains."
+    if to_pass:
+        text += " Expect blobs first, then strokes: trained from scratch, the shipped generator drew recognisable " \
+                f"digits by its {to_pass:,}th k+M step"
+        text += f" (about {to_pass / rate / 60:.1f} minutes at this speed)." if rate > 0 else "."
+    st.caption(text)
 
 
 def image_frame(trainer) -> None:
@@ -322,27 +345,6 @@ def image_frame(trainer) -> None:
     c2.plotly_chart(probabilities, key="gan-img-prob")
 
 
-def uploaded_images() -> tuple[np.ndarray | None, str | None]:
-    """The user's own images from a zip, 28×28 grey or 32×32 colour, and a key naming them; (None, None) after
-    saying why not."""
-    from engine.imageio import ImageRejected
-
-    upload = st.file_uploader("A zip of images (PNG, JPEG…)", type=["zip"], key="gan-zip", max_upload_size=200)
-    color = st.toggle("Colour (32×32 RGB) instead of grey 28×28", key="gan-zip-color")
-    if upload is None:
-        st.info("Upload a zip of at least a few hundred images of one kind (faces, shoes, logos…).")
-        return None, None
-    content = upload.getvalue()
-    key = ui.content_hash(content)
-    try:
-        data = ui.uploaded_zip(key, content, 32 if color else 28, color)
-    except (ImageRejected, ValueError) as e:
-        st.error(str(e))
-        return None, None
-    st.caption(f"{len(data):,} images from {upload.name}.")
-    return data.images, f"{key}-{color}"
-
-
 def interpolation(trainer) -> None:
     st.subheader("Walk between two noise vectors")
     c1, c2, c3 = st.columns(3)
@@ -358,8 +360,59 @@ def interpolation(trainer) -> None:
         ui.show_images(frames, per_row=9, scale=3, caption="t = 0, 0.125, …, 1")
 
 
-tab_2d, tab_images = st.tabs(["2-D points (GAN Lab)", "Images (DCGAN)"])
-with tab_2d:
-    two_d_view()
-with tab_images:
-    image_view()
+def image_view() -> None:
+    from engine.gan.checkpoint import DCGAN_PATH
+
+    status = dataset_status()
+    available = [k for k in IMAGE_TITLES if status.get(k) is None] + ["upload"]  # a string says why one is missing
+    left, right = st.columns([2, 3])
+    with left:
+        data = st.selectbox("Images", available, format_func=lambda k: IMAGE_TITLES.get(k, "your images (a zip)"),
+                            key="gan-images")
+        images, source = uploaded_images() if data == "upload" else (ui.dataset(data).images, data)
+        if images is None:
+            return
+        start_from = "scratch"
+        if data == "mnist" and DCGAN_PATH.exists():
+            start_from = st.radio("Start from", ["shipped", "scratch"], horizontal=True, key="gan-start", format_func={
+                "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
+        hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4, gp_weight=10.0))
+        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
+    build = {"data": data, "from": start_from, "seed": int(seed), "images": source}
+    with st.spinner("Building the networks…"):
+        trainer = trainer_for("gan-img", build, lambda: image_trainer(data, start_from, images, int(seed), hyper))
+    if trainer is None:
+        return
+    with left:
+        controls(trainer, hyper, "ganimg")
+        running = trainer.snapshot().state == "running"
+        st.fragment(run_every=IMAGE_SECONDS if running else None)(speed_note)(trainer, shipped_iterations_to_pass())
+    with right:
+        st.fragment(run_every=IMAGE_SECONDS if running else None)(image_frame)(trainer)
+        interpolation(trainer)
+
+
+def main() -> None:
+    ui.use_app_navigation()
+    configure_threads()
+    ui.intro(
+        "GAN training, live",
+        r"L_D = -\log D(x) - \log\bigl(1 - D(G(z))\bigr) \qquad "
+        r"L_G = \log\bigl(1 - D(G(z))\bigr)\ \text{(minimax) or } -\log D(G(z))\ \text{(non-saturating)}",
+        "press Play on the ring of 8 Gaussians and watch the purple fakes spread to all 8 green modes. Step only D: "
+        "the heat map sharpens around the real points while the fakes stay put. Load the “mode collapse” preset. "
+        "Switch the loss to minimax: early on D wins and G's arrows shrink (saturation). Draw your own points. In the "
+        "Images tab, continue the shipped MNIST generator or start from scratch.",
+        "D's heat map is the decision boundary the fakes climb; the arrows are −∂L_G/∂G(z), where the generator's "
+        "loss pushes each sample. With k large D is nearly optimal and G's gradient is informative (non-saturating) "
+        "or vanishing (minimax). Mode collapse: the fakes chase one mode after another instead of covering all. "
+        "D(x) and D(G(z)) meet near ½ when neither network wins.",
+    )
+    tab_2d, tab_images = st.tabs(["2-D points (GAN Lab)", "Images (DCGAN)"])
+    with tab_2d:
+        two_d_view()
+    with tab_images:
+        image_view()
+
+
+main()

@@ -1,4 +1,4 @@
-"""engine.gan.trainer on 2-D data: each step moves only its network, the default setting covers the ring's modes,
+"""engine.gan's trainer on 2-D data: each step moves only its network, the default setting covers the ring's modes,
 divergence pauses with a reason, snapshots stay consistent while the worker trains, bad settings are refused."""
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from engine.device import configure_threads
-from engine.gan.trainer import LOSSES, PRESETS_2D, GANConfig, GANTrainer
+from engine.gan.model import PRESETS_2D, GANConfig
+from engine.gan.nets import LOSSES
+from engine.gan.trainer import GANTrainer
 
 configure_threads(1)
 

@@ -131,15 +131,17 @@ def test_vgg19_falls_back_offline_with_a_message(tmp_path, monkeypatch):
         backbones._cached.cache_clear()
 
 
-def test_job_refused_when_slots_are_busy_can_start_later(monkeypatch):
-    import threading
-
+def test_job_refused_when_slots_are_busy_can_start_later():
     from engine import jobs
 
     job = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=2, threads=1))
-    monkeypatch.setattr(jobs, "_running", threading.BoundedSemaphore(1))
-    jobs._running.acquire()  # every slot busy
-    with pytest.raises(jobs.TooManyJobs):
-        job.start()
-    jobs._running.release()
+    taken = 0
+    while jobs.SLOTS.try_acquire():  # every slot busy
+        taken += 1
+    try:
+        with pytest.raises(jobs.TooManyJobs):
+            job.start()
+    finally:
+        for _ in range(taken):
+            jobs.SLOTS.release()
     assert wait_for(job.start(), 30).state == "done"

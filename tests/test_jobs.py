@@ -24,20 +24,22 @@ def digits():
 
 @pytest.fixture
 def started():
-    """Start jobs through this, so every job is stopped and joined even when a test fails."""
-    made = []
+    """Start jobs through this, so every job is stopped and joined even when a test fails; afterwards every job
+    has finished and every slot it took is free again."""
+    made, free = [], jobs.SLOTS.free
 
     def start(model, images, config):
-        job = TrainingJob(model, images, config)
+        job = TrainingJob(model, images, config).start()
         made.append(job)
-        return job.start()
+        return job
 
     yield start
     for job in made:
         job.stop()
     for job in made:
         job.join(10)
-    assert not any(job._thread.is_alive() for job in made)
+    assert all(job.snapshot().finished for job in made)
+    assert jobs.SLOTS.free == free
 
 
 def model(seed=0):
@@ -57,10 +59,8 @@ def wait_until(predicate, timeout=20.0):
 
 
 def test_runs_in_the_background_and_finishes(digits, started):
-    t0 = time.perf_counter()
     job = started(model(), digits, config(epochs=200))
-    assert time.perf_counter() - t0 < 0.5  # start() does not train
-    assert job.snapshot().state == "running"
+    assert job.snapshot().state == "running"  # start() returns without training
     wait_until(lambda: job.snapshot().step >= 10)
     snap = job.snapshot()
     assert snap.state == "running" and not snap.finished and snap.epochs == 200
@@ -138,18 +138,19 @@ def test_snapshots_are_consistent_while_training(digits, started):
 
 
 def test_too_many_jobs_and_slot_release(digits, started):
-    running = [started(model(i), digits, config(epochs=10_000)) for i in range(MAX_RUNNING_JOBS)]
+    assert jobs.SLOTS.size == MAX_RUNNING_JOBS
+    running = [started(model(i), digits, config(epochs=10_000)) for i in range(jobs.SLOTS.free)]
     wait_until(lambda: all(j.snapshot().step > 0 for j in running))
+    assert jobs.SLOTS.free == 0 and jobs.SLOTS.busy == MAX_RUNNING_JOBS
     extra = TrainingJob(model(), digits, config(epochs=1))
     with pytest.raises(TooManyJobs, match=f"{MAX_RUNNING_JOBS} models are already training"):
         extra.start()
-    assert extra.snapshot().state == "running" and not extra._thread.is_alive()  # never started
+    assert extra.snapshot().state == "running" and jobs.SLOTS.free == 0  # refused: it holds no slot
     running[0].stop()
-    assert wait_for(running[0], timeout=10).state == "stopped"
-    replacement = started(model(), digits, config(epochs=1))  # the freed slot is usable
-    assert wait_for(replacement, timeout=20).state == "done"
-    running[1].stop()
-    wait_for(running[1], timeout=10)
+    assert wait_for(running[0], timeout=10).state == "stopped" and jobs.SLOTS.free == 1
+    assert wait_for(extra.start(), timeout=20).state == "done"  # the refused job starts in the freed slot
+    running[-1].stop()
+    wait_for(running[-1], timeout=10)
     # failed jobs give their slot back too
     for _ in range(MAX_RUNNING_JOBS + 1):
         assert wait_for(started(model(), digits[:, :, :4], config()), timeout=10).state == "failed"
@@ -158,20 +159,61 @@ def test_too_many_jobs_and_slot_release(digits, started):
 
 def test_a_second_start_is_refused_and_takes_no_slot(digits, started):
     job = started(model(), digits, config(epochs=10_000))
-    free_before = jobs._running._value
+    free_before = jobs.SLOTS.free
     with pytest.raises(RuntimeError, match="already been started"):
         job.start()
-    assert jobs._running._value == free_before
+    assert jobs.SLOTS.free == free_before
     job.stop()
     assert wait_for(job, timeout=20).state == "stopped"
 
 
-def test_all_slots_free_after_the_tests_above():
-    got = [jobs._running.acquire(blocking=False) for _ in range(MAX_RUNNING_JOBS)]
-    for ok in got:
-        if ok:
-            jobs._running.release()
-    assert all(got)
+def test_slots_count_and_refuse_when_full():
+    slots = jobs.Slots(2)
+    assert slots.try_acquire() and slots.try_acquire() and not slots.try_acquire()
+    assert slots.busy == 2 and slots.free == 0
+    with pytest.raises(TooManyJobs, match="^2 models are already training on this server; wait a bit.$"):
+        slots.take("wait a bit.")
+    slots.release()
+    slots.take("wait a bit.")
+    slots.release()
+    slots.release()
+    assert slots.free == 2
+    with pytest.raises(RuntimeError, match="never taken"):
+        slots.release()
+
+
+def test_pausable_loop_steps_pauses_resumes_and_reports_errors():
+    steps, errors = [], []
+
+    def step():
+        steps.append(len(steps))
+        if len(steps) == 50:
+            raise ValueError("boom")
+
+    free = jobs.SLOTS.free
+    loop = jobs.PausableLoop(step, errors.append, name="latentlab-test-loop")
+    try:
+        assert loop.start("wait.") and loop.running and jobs.SLOTS.free == free - 1
+        assert not loop.start("wait.")  # already running: no second slot
+        wait_until(lambda: errors)
+        assert str(errors[0]) == "boom" and len(steps) == 50  # the error paused it and gave back the slot
+        assert not loop.running and jobs.SLOTS.free == free and loop.rate() == 0.0
+        assert loop.start("wait.")  # resumes
+        wait_until(lambda: len(steps) > 60 and loop.rate() > 0)
+        with loop.exclusive():  # no step runs while a caller holds the loop
+            held = len(steps)
+            time.sleep(0.05)
+            assert len(steps) == held
+        wait_until(lambda: len(steps) > held)  # and it goes on afterwards
+        assert loop.pause() and not loop.pause() and jobs.SLOTS.free == free
+        paused, seconds = len(steps), loop.seconds
+        time.sleep(0.05)
+        assert len(steps) == paused and loop.seconds == seconds > 0  # paused: no step, the clock stands
+        loop.reset_clock()
+        assert loop.seconds == 0.0
+    finally:
+        loop.close()
+    assert not loop.start("wait.") and jobs.SLOTS.free == free  # closed for good
 
 
 # --- word2vec in the background ------------------------------------------------------------------

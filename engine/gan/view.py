@@ -34,7 +34,7 @@ def _ticks(lo: float, hi: float) -> np.ndarray:
 def render_field(snap, extent: tuple[float, float, float, float], size: int = 520) -> Image.Image:
     """Heat map of D, the warped noise grid, real and fake points and −∂L_G/∂G(z) arrows, with axis ticks.
 
-    `snap` is an engine.gan.trainer.GANSnapshot of a 2-D trainer; `extent` = (x_min, x_max, y_min, y_max) of the view.
+    `snap` is an engine.gan.snapshot.GANSnapshot of a 2-D trainer; `extent` = (x_min, x_max, y_min, y_max) of the view.
     """
     x0, x1, y0, y1 = extent
     scale = SUPERSAMPLE
