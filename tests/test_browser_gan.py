@@ -17,13 +17,6 @@ STATUS = """() => Array.from(document.querySelectorAll('[data-testid="stCaptionC
 ITERATION_ABOVE = """(n) => { const t = (""" + STATUS + """)(); const m = [...t.matchAll(/iteration ([\\d,]+) ·/g)];
   return m.length > 0 && parseInt(m[m.length - 1][1].replace(/,/g, '')) > n; }"""
 FIELD = """() => { const i = document.querySelector('[data-testid="stImage"] img'); return i ? i.src : null; }"""
-# Counts distinct pictures of the 2-D field shown during `ms` milliseconds, sampled every 20 ms.
-COUNT_FRAMES = """(ms) => new Promise((done) => { const seen = new Set(); const t0 = performance.now();
-  const tick = () => { const i = document.querySelector('[data-testid="stImage"] img');
-    if (i && i.complete) seen.add(i.src); if (performance.now() - t0 < ms) setTimeout(tick, 20); else done(seen.size); };
-  tick(); })"""
-
-
 def iteration(page) -> int:
     counters = re.findall(r"iteration ([\d,]+) ·", page.evaluate(STATUS))  # "… · iteration 1,234 · 2,468 updates · …"
     return int(counters[-1].replace(",", ""))
@@ -52,9 +45,9 @@ def test_2d_training_runs_live_and_pause_stops_it(app_url, page, shot):
     page.wait_for_function(ITERATION_ABOVE, arg=0, timeout=30_000)
     first, picture = iteration(page), page.evaluate(FIELD)
     page.wait_for_function(ITERATION_ABOVE, arg=first + 20, timeout=60_000)  # the view keeps updating
-    page.wait_for_function(f"() => ({FIELD})() !== {picture!r}", timeout=60_000)  # and so does the picture
-    frames = page.evaluate(COUNT_FRAMES, 4_000)
-    assert frames >= 8, f"only {frames} new pictures in 4 s (the view should redraw 5×/s; ≥ 2/s on a loaded CI machine)"
+    for _ in range(3):  # and so does the picture, again and again (its frame rate: bench/gan.py --ui)
+        page.wait_for_function(f"() => ({FIELD})() !== {picture!r}", timeout=60_000)
+        picture = page.evaluate(FIELD)
     if os.environ.get("LATENTLAB_SCREENSHOTS"):  # for the README: let it cover the ring first
         page.wait_for_function(ITERATION_ABOVE, arg=1500, timeout=120_000)
     shot(page, "gan-2d.png")
