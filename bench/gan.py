@@ -100,7 +100,7 @@ def main() -> None:
     from engine.gan.checkpoint import DCGAN_PATH, read_gan_card
     from engine.gan.model import GANConfig
     from engine.gan.trainer import VIEW_SECONDS, GANTrainer, load_trainer, train_until_score
-    from engine.latent.train import split_indices
+    from engine.data import split_indices
 
     configure_threads(1)
     print(f"Latent Lab GAN benchmark, {time.strftime('%Y-%m-%d %H:%M')}, {cpu_model()}, {os.cpu_count()} cores, "

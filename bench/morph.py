@@ -62,7 +62,7 @@ def main() -> None:
     from engine.latent.models import reconstruction_mse
     from engine.data.procfaces import BINARY, attributes
     from engine.data import procedural_faces
-    from engine.latent.train import split_indices
+    from engine.data import split_indices
 
     threads = configure_threads()
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, torch threads {threads} (torch {torch.__version__}), "

@@ -1,7 +1,7 @@
 """Checkpoints: safetensors weights + a JSON card (data, config, metrics, seed, the command that made it).
 
 Loading never unpickles: only safetensors files carrying a Latent Lab card are accepted. This module holds what
-every kind of checkpoint shares (autoencoders: engine.latent.paths.checkpoints; GANs, classifiers: their packages).
+every kind of checkpoint shares (autoencoders: engine.latent.checkpoints; GANs, classifiers: their packages).
 """
 from __future__ import annotations
 

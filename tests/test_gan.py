@@ -19,7 +19,7 @@ from engine.gan.nets import LOSSES
 from engine.gan.snapshot import HIST_EDGES, observe
 from engine.gan.trainer import GANTrainer, load_trainer
 from engine.gan.toy2d import MAX_CSV_ROWS, PointsError, mode_metrics, read_points_csv, toy_modes, toy_points
-from engine.latent.train import split_indices
+from engine.data import split_indices
 
 configure_threads(1)
 

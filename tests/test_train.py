@@ -6,7 +6,8 @@ import torch
 from engine.data import load_dataset
 from engine.device import configure_threads
 from engine.latent.models import AEConfig, Autoencoder
-from engine.latent.train import Progress, TrainConfig, augment_batch, split_indices, train
+from engine.data import split_indices
+from engine.latent.train import Progress, TrainConfig, augment_batch, train
 
 configure_threads(1)
 

@@ -65,6 +65,13 @@ class DatasetUnavailable(RuntimeError):
     """A dataset that cannot be loaded on this machine; str(e) is the user-facing reason."""
 
 
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random train/validation split of n rows."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = min(int(round(n * val_fraction)), n - 1) if n > 1 else 0  # keep at least one training row
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
 def data_dir() -> Path:
     """Where torchvision and scikit-learn cache downloads; LATENTLAB_DATA overrides the default."""
     return Path(os.environ.get("LATENTLAB_DATA") or Path.home() / ".cache" / "latentlab").expanduser()

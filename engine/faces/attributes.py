@@ -109,7 +109,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 4, se
     the sharp drawings; the split is by face, so no held-out face is seen in any view.
     metrics: held-out accuracy per attribute on the drawn faces (test_accuracy) and on each view
     (test_accuracy_views)."""
-    from engine.latent.train import split_indices
+    from engine.data import split_indices
 
     start = time.perf_counter()
     views = dict(views or {})

@@ -42,7 +42,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 10, s
     noise images x̃: L = CE(f(x), y) + w · CE(f(x̃), uniform), so noise (and an untrained generator) gets low
     confidence instead of passing the score (a plain CNN calls 70 % of noise images a confident "3").
     Metrics: accuracy and the confident share on the held-out split, and the confident share of noise."""
-    from engine.latent.train import split_indices
+    from engine.data import split_indices
 
     start = time.perf_counter()
     train_idx, test_idx = split_indices(len(images), test_fraction, seed)

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from engine.data import split_indices
 from engine.device import configure_threads, pick_device
 
 
@@ -64,13 +65,6 @@ class TrainResult:
     stopped: bool = False
     train_index: np.ndarray | None = None
     val_index: np.ndarray | None = None
-
-
-def split_indices(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded random train/validation split of n rows."""
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = min(int(round(n * val_fraction)), n - 1) if n > 1 else 0  # keep at least one training row
-    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def train(
