@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.data import allowed_roots, folder_in_roots
 from engine.device import configure_threads
 from engine.latent import paths as latent
 from engine.latent import projection
@@ -170,13 +171,17 @@ def your_images() -> tuple[ImageDataset | None, str | None]:
     size = st.select_slider("Image size", [16, 28, 32, 48, 64], value=32)
     color = st.checkbox("Colour (RGB)", value=False)
     upload = st.file_uploader("A .zip of images (sub-folders become labels)", type=["zip"])
-    folder = st.text_input("…or a folder on this machine")
+    roots = allowed_roots()  # the operator's LATENTLAB_IMAGE_ROOTS; none: no folder box
+    listed = ", ".join(f"`{r}`" for r in roots)
+    folder = st.text_input("…or a folder on this machine", help=(
+        f"Only inside {listed}; a relative path is read inside `{roots[0]}`. Sub-folders become labels; hidden "
+        "files and folders are skipped.")) if roots else ""
     if upload is not None:
         content = upload.getvalue()
         return (ui.uploaded_zip(ui.content_hash(content), content, size, color),
                 f"zip:{ui.content_hash(content)}:{size}:{color}")
     if folder.strip():
-        path = Path(folder.strip()).expanduser()
+        path = folder_in_roots(folder.strip(), roots)  # resolved and checked before anything is read
         mtime = path.stat().st_mtime if path.exists() else 0.0
         return ui.image_folder(str(path), size, color, mtime), f"folder:{path}:{mtime}:{size}:{color}"
     return None, None

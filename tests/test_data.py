@@ -1,6 +1,7 @@
 """Offline tests for engine.data: every fixture is generated here, nothing is downloaded."""
 import gzip
 import io
+import os
 import struct
 import subprocess
 import sys
@@ -22,6 +23,14 @@ from engine.imageio import ImageRejected, open_image
 def offline_data_dir(tmp_path, monkeypatch):
     """An empty data_dir, so nothing cached on this machine (and no network) is ever used."""
     monkeypatch.setenv("LATENTLAB_DATA", str(tmp_path / "cache"))
+    monkeypatch.delenv("LATENTLAB_IMAGE_ROOTS", raising=False)  # folders off unless a test allows some
+
+
+@pytest.fixture
+def image_root(tmp_path, monkeypatch):
+    """The operator allows tmp_path: the visitor's folder box reads inside it."""
+    monkeypatch.setenv("LATENTLAB_IMAGE_ROOTS", str(tmp_path))
+    return tmp_path
 
 
 def png_bytes(img: Image.Image, **kw) -> bytes:
@@ -323,7 +332,7 @@ def make_photos(root: Path) -> Path:
     return root
 
 
-def test_load_image_folder(tmp_path):
+def test_load_image_folder(image_root, tmp_path):
     ds = load_image_folder(make_photos(tmp_path / "photos"), size=16)
     assert ds.images.shape == (6, 1, 16, 16) and ds.images.dtype == np.float32
     assert 0 <= ds.images.min() and ds.images.max() <= 1
@@ -334,7 +343,7 @@ def test_load_image_folder(tmp_path):
     assert load_image_folder(tmp_path / "photos", size=8, color=True).images.shape == (6, 3, 8, 8)
 
 
-def test_load_image_folder_labels_and_limit(tmp_path):
+def test_load_image_folder_labels_and_limit(image_root, tmp_path):
     flat = tmp_path / "flat"
     flat.mkdir()
     for i in range(3):
@@ -349,7 +358,7 @@ def test_load_image_folder_labels_and_limit(tmp_path):
     assert len(capped) == 2 and any("Stopped at 2" in n for n in capped.notes)
 
 
-def test_load_image_folder_errors(tmp_path):
+def test_load_image_folder_errors(image_root, tmp_path):
     with pytest.raises(DatasetUnavailable, match="not found"):
         load_image_folder(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
@@ -373,7 +382,7 @@ def zip_folder(root: Path, top: str = "photos") -> bytes:
     return buf.getvalue()
 
 
-def test_load_image_zip_matches_folder(tmp_path):
+def test_load_image_zip_matches_folder(image_root, tmp_path):
     root = make_photos(tmp_path / "photos")
     folder = load_image_folder(root, size=16)
     payload = zip_folder(root)
@@ -397,6 +406,98 @@ def test_load_image_zip_guards(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "ZIP_MAX_TOTAL_BYTES", 100)
     with pytest.raises(DatasetUnavailable, match="unpacks to"):
         load_image_zip(payload)
+
+
+# ---------------------------------------------------------------- which folders a visitor may read
+
+
+def two_trees(tmp_path: Path) -> tuple[Path, Path]:
+    """An allowed root holding photos/, and a folder of images beside it that the visitor must not reach."""
+    root, outside = tmp_path / "root", tmp_path / "server"
+    make_photos(root / "photos")
+    (outside / "secret").mkdir(parents=True)
+    Image.new("L", (8, 8), 200).save(outside / "secret" / "s.png")
+    return root, outside
+
+
+def test_folders_are_off_until_the_operator_allows_some(tmp_path, monkeypatch):
+    root, _ = two_trees(tmp_path)
+    with pytest.raises(DatasetUnavailable, match="is off.*LATENTLAB_IMAGE_ROOTS"):
+        load_image_folder(root / "photos")
+    with pytest.raises(DatasetUnavailable, match="is off.*LATENTLAB_IMAGE_ROOTS"):
+        load_image_folder(root / "photos", roots=[])
+    assert data.allowed_roots() == []
+    monkeypatch.setenv("LATENTLAB_IMAGE_ROOTS", f"{root}{os.pathsep}{tmp_path / 'gone'}{os.pathsep}")
+    assert data.allowed_roots() == [root.resolve()]  # a listed folder that does not exist is left out
+    assert len(load_image_folder(root / "photos", size=8)) == 6
+
+
+def test_paths_outside_the_roots_get_one_message_whether_or_not_they_exist(tmp_path, monkeypatch):
+    root, outside = two_trees(tmp_path)
+    monkeypatch.setenv("LATENTLAB_IMAGE_ROOTS", str(root))
+    (root / "escape").symlink_to(outside)
+    (root / "photos" / "cats" / "door").symlink_to(outside / "secret")
+    typed = [str(outside / "secret"), str(outside / "no-such"), f"{root}/../server/secret", "../server/secret",
+             "../server/no-such", str(root / "escape" / "secret"), "photos/cats/door", "/etc", "/no/such/dir",
+             str(root / "photos" / ".hidden"), "photos/.DS_Store"]
+    messages = set()
+    for path in typed:
+        with pytest.raises(DatasetUnavailable) as e:
+            load_image_folder(path)
+        assert path in str(e.value) and "not found" not in str(e.value).lower()
+        messages.add(str(e.value).replace(path, "<path>"))
+    assert messages == {f"Not an allowed folder: <path>. This server reads images only from folders inside "
+                        f"{root.resolve()} (hidden ones excluded)."}
+
+
+def test_relative_paths_are_inside_the_first_root(tmp_path, monkeypatch):
+    root, other = tmp_path / "first", tmp_path / "second"
+    make_photos(root / "photos")
+    make_photos(other / "more")
+    monkeypatch.setenv("LATENTLAB_IMAGE_ROOTS", f"{root}{os.pathsep}{other}")
+    assert load_image_folder("photos", size=8).source == f"Your images: {root / 'photos'}"
+    assert len(load_image_folder(other / "more", size=8)) == 6
+    with pytest.raises(DatasetUnavailable, match="not found"):
+        load_image_folder("more")
+
+
+def test_the_walk_follows_no_link_out_of_the_roots(tmp_path, monkeypatch):
+    root, outside = two_trees(tmp_path)
+    monkeypatch.setenv("LATENTLAB_IMAGE_ROOTS", str(root))
+    photos = root / "photos"
+    (photos / "leak").symlink_to(outside / "secret")  # a folder outside
+    (photos / "cats" / "z.png").symlink_to(outside / "secret" / "s.png")  # a file outside
+    (root / "birds").mkdir()
+    Image.new("L", (8, 8)).save(root / "birds" / "b.png")
+    (photos / "birds").symlink_to(root / "birds")  # inside the root: followed
+    (photos / "dogs" / "loop").symlink_to(photos)  # inside, but a loop: each real folder is read once
+    ds = load_image_folder(photos, size=8)
+    assert ds.label_names == ["birds", "cats", "dogs"] and ds.labels.tolist() == [0, 1, 1, 1, 2, 2, 2]
+    assert "Skipped 2 links to places outside the allowed folders." in ds.notes
+    assert not np.isclose(ds.images, 200 / 255).all(axis=(1, 2, 3)).any()  # the outside image is not among them
+
+
+def test_hidden_trees_are_not_walked(tmp_path):
+    root = make_photos(tmp_path / "photos")
+    for i in range(50):
+        (root / ".git" / f"{i:02}").mkdir(parents=True)
+        Image.new("L", (4, 4)).save(root / ".git" / f"{i:02}" / "x.png")
+    ds = load_image_folder(root, size=8, roots=[tmp_path], max_entries=13)  # photos/ lists 13 entries, hidden ones too
+    assert len(ds) == 6 and not any("Stopped" in n for n in ds.notes), ds.notes
+
+
+def test_the_walk_stops_at_its_entry_and_time_limits(tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(6):
+        Image.new("L", (5, 5), i * 40).save(flat / f"{i}.png")
+    ds = load_image_folder(flat, size=4, roots=[tmp_path], max_entries=4)
+    assert len(ds) == 4
+    assert f"Stopped looking after 4 files and folders (the limit for one folder); the rest of {flat} was not read." \
+        in ds.notes
+    assert len(load_image_folder(flat, size=4, roots=[tmp_path])) == 6
+    with pytest.raises(DatasetUnavailable, match=r"No files found in .*Stopped looking after 0 s \(the time limit"):
+        load_image_folder(flat, roots=[tmp_path], max_seconds=0)
 
 
 # ---------------------------------------------------------------- memory bounds on hostile or careless uploads

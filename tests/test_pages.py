@@ -23,6 +23,7 @@ TIMEOUT = 90  # seconds per script run: the first one imports torch and encodes 
 def _one_thread():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LATENTLAB_THREADS", "1")
+        mp.delenv("LATENTLAB_IMAGE_ROOTS", raising=False)  # folders off unless a test allows some
         yield
 
 
@@ -142,7 +143,7 @@ def test_bad_perplexity_falls_back_to_pca():
 
 
 # --- your images ---------------------------------------------------------------------------------
-def your_folder(at: AppTest, path: Path) -> AppTest:
+def your_folder(at: AppTest, path: Path | str) -> AppTest:
     [box] = [t for t in at.text_input if "folder" in t.label]
     box.set_value(str(path)).run()
     assert_ok(at, errors=True)
@@ -150,10 +151,32 @@ def your_folder(at: AppTest, path: Path) -> AppTest:
 
 
 @pytest.fixture
-def yours():
+def yours(tmp_path, monkeypatch):
+    """The explorer on "Your images", with the operator allowing folders inside tmp_path."""
+    monkeypatch.setenv("LATENTLAB_IMAGE_ROOTS", str(tmp_path))
     at = explorer("yours")
     assert_ok(at)
     return at
+
+
+def test_folder_box_is_off_unless_the_operator_allows_folders():
+    at = explorer("yours")
+    assert_ok(at)
+    assert not [t.label for t in at.text_input if "folder" in t.label]
+    assert [u.label for u in at.get("file_uploader") if ".zip" in u.label]  # the zip upload stays
+
+
+def test_folder_box_names_the_allowed_folders(yours, tmp_path):
+    [box] = [t for t in yours.text_input if "folder" in t.label]
+    assert str(tmp_path) in box.help
+
+
+def test_your_folder_outside_the_allowed_one(yours, tmp_path):
+    for path in (f"{tmp_path}/../elsewhere", "/etc", "/no/such/folder", "../.."):
+        at = your_folder(yours, path)
+        errors = texts(at.error)
+        assert errors == [f"Not an allowed folder: {path}. This server reads images only from folders inside "
+                          f"{tmp_path.resolve()} (hidden ones excluded)."], errors
 
 
 def test_your_folder_missing(yours, tmp_path):

@@ -5,7 +5,9 @@ import functools
 import gzip
 import importlib.util
 import io
+import itertools
 import os
+import time
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -33,6 +35,11 @@ DIGIT_NAMES = tuple("0123456789")
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 LFW_MIN_FACES = 20  # people with fewer photos give classes too small to see in a latent plot
 UNLABELLED = "(unlabelled)"
+IMAGE_ROOTS_ENV = "LATENTLAB_IMAGE_ROOTS"  # os.pathsep-separated folders a visitor may load; unset: none
+FOLDERS_OFF = ("Reading folders on this machine is off: the server's operator has not allowed any "
+               f"({IMAGE_ROOTS_ENV} is not set). Upload a zip of your images instead.")
+FOLDER_MAX_ENTRIES = 100_000  # files and folders (hidden ones too) listed in one folder walk
+FOLDER_MAX_SECONDS = 10.0  # wall-clock time of one folder walk
 
 
 @dataclass
@@ -349,18 +356,127 @@ def _label(parts: tuple[str, ...]) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def load_image_folder(path: str | Path, size: int = 32, color: bool = False, max_images: int = 20000) -> ImageDataset:
-    """A folder of images, labelled by first-level subfolder (cats/…, dogs/…)."""
-    root = Path(path).expanduser()
-    if not root.exists():
-        raise DatasetUnavailable(f"Folder not found: {root}")
-    if not root.is_dir():
-        raise DatasetUnavailable(f"Not a folder: {root}")
-    files = sorted(p for p in root.rglob("*") if not _hidden(p.relative_to(root).parts) and p.is_file())
+def allowed_roots() -> list[Path]:
+    """The folders the server's operator lets visitors read images from: LATENTLAB_IMAGE_ROOTS, os.pathsep-separated,
+    each resolved (symlinks, ".."); folders that do not exist are left out. None by default: the folder box is off."""
+    roots: list[Path] = []
+    for entry in os.environ.get(IMAGE_ROOTS_ENV, "").split(os.pathsep):
+        root = Path(os.path.realpath(Path(entry.strip()).expanduser())) if entry.strip() else None
+        if root is not None and root.is_dir() and root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _resolved(roots: list[Path] | None) -> list[Path]:
+    return allowed_roots() if roots is None else [Path(os.path.realpath(r)) for r in roots]
+
+
+def _inside(path: str | Path, roots: list[Path]) -> Path | None:
+    """`path` with symlinks and ".." resolved, if that lies in one of the roots and below no hidden folder of it."""
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):  # a NUL byte, a name too long: nothing to read either way
+        return None
+    for root in roots:
+        if real.is_relative_to(root) and not any(p.startswith(".") for p in real.relative_to(root).parts):
+            return real
+    return None
+
+
+def folder_in_roots(path: str | Path, roots: list[Path] | None = None) -> Path:
+    """The folder a visitor typed, resolved, if it is inside an allowed root (relative paths: inside the first).
+
+    Everything outside gets one message, whether or not it exists, so the box cannot probe the server's files."""
+    roots = _resolved(roots)
+    if not roots:
+        raise DatasetUnavailable(FOLDERS_OFF)
+    real = _inside(roots[0] / path, roots)  # an absolute path replaces roots[0]
+    if real is None:
+        raise DatasetUnavailable(f"Not an allowed folder: {path}. This server reads images only from folders inside "
+                                 f"{', '.join(map(str, roots))} (hidden ones excluded).")
+    return real
+
+
+def _walk(top: Path, roots: list[Path], max_entries: int, max_seconds: float) -> tuple[list, list[str]]:
+    """Files under `top` as (parts relative to top, real path), depth first in name order, and notes for the user.
+
+    Hidden entries are not entered; a symlink is followed only to a place inside the roots, and each real folder
+    is entered once (no loops). The walk stops after listing max_entries entries or after max_seconds."""
+    deadline = time.monotonic() + max_seconds
+    files: list[tuple[tuple[str, ...], Path]] = []
+    seen = outside = 0
+    stop = stop_after = None
+    visited = {top}
+    stack: list[tuple[tuple[str, ...], Path, list[os.DirEntry] | None]] = [((), top, None)]
+    full = f"{max_entries:,} files and folders (the limit for one folder)"
+    while stack and stop is None:
+        rel, folder, entries = stack[-1]
+        if time.monotonic() >= deadline:
+            stop = f"{max_seconds:g} s (the time limit for one folder)"
+        elif entries is None and seen == max_entries:
+            stop = full
+        elif entries is None:  # list the folder when first reached, at most what the entry limit leaves
+            try:
+                with os.scandir(folder) as it:
+                    entries = list(itertools.islice(it, max_entries - seen + 1))
+            except OSError:  # unreadable folder: nothing in it to load
+                entries = []
+            if len(entries) > max_entries - seen:  # more than the limit leaves: read what it allows, then stop
+                entries, stop_after = entries[:max_entries - seen], full
+            seen += len(entries)
+            stack[-1] = (rel, folder, sorted(entries, key=lambda e: e.name, reverse=True))
+        elif not entries:
+            stack.pop()
+        else:
+            entry = entries.pop()
+            parts = (*rel, entry.name)
+            if _hidden(parts):
+                continue
+            if entry.is_symlink():
+                real = _inside(entry.path, roots)
+                if real is None:
+                    outside += 1
+                    continue
+                is_dir, is_file = real.is_dir(), real.is_file()
+            else:
+                real = Path(entry.path)
+                is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
+            if is_dir and real not in visited:
+                visited.add(real)
+                stack.append((parts, real, None))
+            elif is_file:
+                files.append((parts, real))
+    stop = stop or stop_after
+    notes = []
+    if stop:
+        notes.append(f"Stopped looking after {stop}; the rest of {top} was not read.")
+    if outside:
+        notes.append(f"Skipped {outside} link{'s' if outside > 1 else ''} to places outside the allowed folders.")
+    return files, notes
+
+
+def load_image_folder(path: str | Path, size: int = 32, color: bool = False, max_images: int = 20000,
+                      roots: list[Path] | None = None, max_entries: int = FOLDER_MAX_ENTRIES,
+                      max_seconds: float = FOLDER_MAX_SECONDS) -> ImageDataset:
+    """A folder of images inside an allowed root (roots=None: allowed_roots()), labelled by first-level subfolder
+    (cats/…, dogs/…). See folder_in_roots for what may be read and _walk for how far the walk goes."""
+    roots = _resolved(roots)
+    top = folder_in_roots(path, roots)
+    if not top.exists():
+        raise DatasetUnavailable(f"Folder not found: {top}")
+    if not top.is_dir():
+        raise DatasetUnavailable(f"Not a folder: {top}")
+    files, notes = _walk(top, roots, max_entries, max_seconds)
     if not files:
-        raise DatasetUnavailable(f"The folder {root} is empty.")
-    items = [(_label(f.relative_to(root).parts), functools.partial(open_image, f)) for f in files]
-    return _collect("folder", str(root), items, size, color, max_images)
+        raise DatasetUnavailable(" ".join([f"No files found in {top}." if notes else f"The folder {top} is empty.",
+                                           *notes]))
+    items = [(_label(parts), functools.partial(open_image, real)) for parts, real in files]
+    try:
+        ds = _collect("folder", str(top), items, size, color, max_images)
+    except DatasetUnavailable as e:
+        raise DatasetUnavailable(" ".join([str(e), *notes])) from None
+    ds.notes.extend(notes)
+    return ds
 
 
 def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> bytes:
