@@ -86,18 +86,39 @@ class BackgroundJob:
     """
 
     def __init__(self, snapshot):
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _snap and _holds_slot
         self._stop = threading.Event()
         self._snap = snapshot
+        self._holds_slot = False  # True from start() until the job ends or hands its slot to a replacing job
+        self._after: BackgroundJob | None = None  # the replaced job, whose end this one waits for
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"latentlab-{type(self).__name__}")
 
-    def start(self):
-        """Run the job in its thread; a job runs once (a second start is refused before taking a slot)."""
+    def start(self, replacing: BackgroundJob | None = None):
+        """Run the job in its thread; a job runs once (a second start is refused before taking a slot).
+
+        replacing: the job this one replaces (the same session's previous one). While that job still holds its
+        slot it is stopped and its slot handed over, so this start cannot be refused; this job's work begins once
+        that job has ended (after its current step). Otherwise a free slot is taken, and when none is, TooManyJobs
+        is raised with nothing stopped."""
         if self._thread.ident is not None:
             raise RuntimeError("This job has already been started; make a new one.")
-        SLOTS.take("wait for one to finish or stop yours, then try again.")
+        if replacing is not None and replacing._hand_over_slot():
+            self._after = replacing
+        else:
+            SLOTS.take("wait for one to finish or stop yours, then try again.")
+        with self._lock:
+            self._holds_slot = True
         self._thread.start()
         return self
+
+    def _hand_over_slot(self) -> bool:
+        """Stop this job and give up its slot to the caller (True); False, changing nothing, when it holds none
+        (not started, or ended)."""
+        with self._lock:
+            held, self._holds_slot = self._holds_slot, False
+        if held:
+            self._stop.set()
+        return held
 
     def stop(self) -> None:
         self._stop.set()
@@ -119,12 +140,18 @@ class BackgroundJob:
         raise NotImplementedError
 
     def _run(self) -> None:
+        if self._after is not None:
+            self._after.join()  # one slot, one job at work: the replaced job ends its current step first
+            self._after = None
         try:
             state, error = ("stopped" if self._work() else "done"), None
         except Exception as e:  # reported to the user through the snapshot, never raised in the UI thread
             state, error = "failed", f"{type(e).__name__}: {e}"
         finally:
-            SLOTS.release()
+            with self._lock:
+                held, self._holds_slot = self._holds_slot, False
+            if held:  # not when it was handed over to a replacing job
+                SLOTS.release()
         with self._lock:
             self._snap.state, self._snap.error = state, error
 

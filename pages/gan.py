@@ -277,7 +277,7 @@ def two_d_view() -> None:
 def uploaded_images() -> tuple[np.ndarray | None, str | None]:
     """The user's own images from a zip, 28×28 grey or 32×32 colour, and a key naming them; (None, None) after
     saying why not."""
-    from engine.imageio import ImageRejected
+    from engine.data import DatasetUnavailable
 
     upload = st.file_uploader("A zip of images (PNG, JPEG…)", type=["zip"], key="gan-zip", max_upload_size=200)
     color = st.toggle("Colour (32×32 RGB) instead of grey 28×28", key="gan-zip-color")
@@ -288,10 +288,12 @@ def uploaded_images() -> tuple[np.ndarray | None, str | None]:
     key = ui.content_hash(content)
     try:
         data = ui.uploaded_zip(key, content, 32 if color else 28, color)
-    except (ImageRejected, ValueError) as e:
+    except (DatasetUnavailable, ValueError) as e:  # not a zip, too large, no readable images; ImageRejected
         st.error(str(e))
         return None, None
     st.caption(f"{len(data):,} images from {upload.name}.")
+    for note in data.notes:  # files skipped, or the images that did not fit in memory left out
+        st.info(note)
     return data.images, f"{key}-{color}"
 
 

@@ -303,17 +303,12 @@ def gatys_panel(content: np.ndarray, network: str) -> None:
     names, _, styles = style_picker_for_gatys(network)
     slot = ui.job_slot("style-gatys")
     if st.button("Optimize", type="primary", key="gatys-start", disabled=not styles):
-        slot.stop()  # pressing again replaces the running optimisation
-        try:
+        try:  # a running optimisation is replaced in its own slot; a refusal leaves the last run on screen
             config = GatysConfig(**settings)
             notes = config.validate()
-            slot.job = GatysJob(content, styles[0], config, preview_every=5).start()
+            slot.job = GatysJob(content, styles[0], config, preview_every=5).start(replacing=slot.job)
             slot.meta = {"style": names[0], "notes": notes}
-        except TooManyJobs as e:
-            slot.job = None
-            st.error(str(e))
-        except ValueError as e:
-            slot.job = None
+        except (ValueError, TooManyJobs) as e:  # engine.style.fast.StyleError: settings; all slots busy
             st.error(str(e))
     if slot.job is None:
         st.caption("Press Optimize: the image updates every 5 steps while the losses fall.")

@@ -114,11 +114,63 @@ def test_own_images_from_a_zip_train_in_the_image_view(at):
             png = io.BytesIO()
             image.save(png, format="PNG")
             zf.writestr(f"img{i}.png", png.getvalue())
+        zf.writestr("notes.txt", "not an image")
     at.selectbox(key="gan-images").set_value("upload").run()
     assert any("zip" in i.value for i in at.info)
     uploader = [u for u in at.get("file_uploader") if "zip" in u.proto.label][0]
     uploader.set_value(("mine.zip", buffer.getvalue(), "application/zip")).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("40 images from mine.zip" in c.value for c in at.caption)
+    assert any("Skipped 1 file that could not be read" in i.value for i in at.info), [i.value for i in at.info]
     click(at, "Step k+M", 1)  # the image view's step button
     assert "iteration 1 " in status(at, 1)
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return buffer.getvalue()
+
+
+def png_of(size: tuple[int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def claiming_to_unpack_to(gigabytes: float) -> bytes:
+    """A zip whose directory says its members unpack to `gigabytes` in all, 40 MB each (under the member limit)."""
+    import struct
+
+    member = 40 * 1024**2
+    content = bytearray(zip_of({f"img{i}.png": b"x" for i in range(int(gigabytes * 1024**3 / member) + 1)}))
+    at = content.find(b"PK\x01\x02")
+    while at != -1:  # each central-directory entry: the uncompressed size sits 24 bytes in
+        content[at + 24:at + 28] = struct.pack("<I", member)
+        at = content.find(b"PK\x01\x02", at + 4)
+    return bytes(content)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"just some text, renamed", "is not a zip archive"),
+    (zip_of({}), "No readable images"),
+    (zip_of({"notes.txt": b"hello", "more/readme.md": b"# hi"}), "No readable images"),
+    (zip_of({"huge.png": png_of((20_000, 20_000))}), "No readable images"),  # too many pixels: skipped
+    (claiming_to_unpack_to(2.5), "unpacks to 2.5 GB"),
+], ids=["not-a-zip", "empty", "no-images", "pixel-bomb", "too-large"])
+def test_refused_zips_get_a_message(at, content, message):
+    at.selectbox(key="gan-images").set_value("upload").run()
+    uploader = [u for u in at.get("file_uploader") if "zip" in u.proto.label][0]
+    uploader.set_value(("mine.zip", content, "application/zip")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert not [b for b in at.button if b.key == "ganimg-play"]  # nothing to train on

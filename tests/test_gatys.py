@@ -145,3 +145,23 @@ def test_job_refused_when_slots_are_busy_can_start_later():
         for _ in range(taken):
             jobs.SLOTS.release()
     assert wait_for(job.start(), 30).state == "done"
+
+
+def test_a_job_replacing_a_running_one_takes_its_slot_when_every_slot_is_busy():
+    from engine import jobs
+
+    old = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=10_000, threads=1)).start()
+    taken = 0
+    while jobs.SLOTS.try_acquire():  # every other slot busy
+        taken += 1
+    try:
+        while old.snapshot().step < 2:
+            assert not old.snapshot().finished, old.snapshot().error
+        new = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=3, threads=1)).start(replacing=old)
+        assert wait_for(new, 60).state == "done" and new.snapshot().step == 3
+        assert old.snapshot().state == "stopped" and old.snapshot().best is not None  # stopped, its best kept
+        assert jobs.SLOTS.free == 1  # the slot they shared is given back once
+    finally:
+        old.stop()
+        for _ in range(taken):
+            jobs.SLOTS.release()

@@ -167,6 +167,46 @@ def test_a_second_start_is_refused_and_takes_no_slot(digits, started):
     assert wait_for(job, timeout=20).state == "stopped"
 
 
+@pytest.fixture
+def other_users():
+    """take(): every free slot taken, as by other sessions' jobs; all given back afterwards."""
+    taken = []
+
+    def take():
+        while jobs.SLOTS.try_acquire():
+            taken.append(1)
+
+    yield take
+    for _ in taken:
+        jobs.SLOTS.release()
+
+
+def test_a_replacing_job_takes_over_the_slot_of_the_job_it_replaces(digits, started, other_users):
+    old = started(model(), digits, config(epochs=10_000))
+    wait_until(lambda: old.snapshot().step > 0)
+    other_users()  # every other slot busy: a plain start would be refused
+    new = TrainingJob(model(1), digits, config(epochs=2))
+    assert new.start(replacing=old) is new  # the old job's slot is handed over: not refused
+    assert jobs.SLOTS.free == 0  # and no second slot was taken
+    while not new.snapshot().finished:  # the new job works only once the old one has ended
+        assert new.snapshot().step == 0 or old.snapshot().finished
+        time.sleep(0.001)
+    assert old.snapshot().state == "stopped" and new.snapshot().state == "done", new.snapshot().error
+    assert old.result.stopped and len(new.snapshot().losses) == new.snapshot().steps_total
+    assert jobs.SLOTS.free == 1  # the two jobs gave back one slot, once: the one they shared
+
+
+def test_replacing_a_finished_job_needs_a_free_slot_and_changes_nothing_when_refused(digits, started, other_users):
+    old = started(model(), digits, config(epochs=1))
+    assert wait_for(old, timeout=20).state == "done"
+    other_users()
+    new = TrainingJob(model(1), digits, config(epochs=1))
+    with pytest.raises(TooManyJobs):
+        new.start(replacing=old)
+    assert old.snapshot().state == "done" and old.output is not None  # the finished job and its model stay
+    assert new.snapshot().step == 0 and jobs.SLOTS.free == 0  # the refused job holds no slot
+
+
 def test_slots_count_and_refuse_when_full():
     slots = jobs.Slots(2)
     assert slots.try_acquire() and slots.try_acquire() and not slots.try_acquire()

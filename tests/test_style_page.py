@@ -105,6 +105,55 @@ def test_pressing_optimize_twice_replaces_the_run_and_huge_weights_are_clamped(a
     assert not progress.startswith("step 400 / 400")  # stopped early
 
 
+@pytest.fixture
+def other_users():
+    """take(): every free training slot taken, as by other sessions' jobs; all given back afterwards."""
+    from engine.jobs import SLOTS
+
+    taken = []
+
+    def take():
+        while SLOTS.try_acquire():
+            taken.append(1)
+
+    yield take
+    for _ in taken:
+        SLOTS.release()
+
+
+def progress_text(at: AppTest) -> str:
+    """The optimisation's progress line; "" when none is on screen."""
+    return next((p.proto.text for p in at.get("progress")), "")
+
+
+def test_optimize_again_while_every_slot_is_busy_replaces_the_run_in_its_own_slot(at, other_users):
+    run_optimisation(at, steps=400)
+    other_users()  # the server is full: this session's run holds the last slot
+    at.number_input(key="gatys-steps").set_value(300).run()
+    at.button(key="gatys-start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "/ 300 " in progress_text(at) and [b for b in at.button if b.key == "gatys-stop"]  # the new run, live
+    deadline = time.monotonic() + 90
+    while "step 0 /" in progress_text(at):  # it works in the slot the first run handed over
+        assert time.monotonic() < deadline, "the new run did not start"
+        time.sleep(0.5)
+        at.run()
+    at.button(key="gatys-stop").click().run()
+    assert wait_done(at).startswith("step ")
+
+
+def test_a_refused_optimize_leaves_the_last_run_on_screen(at, other_users):
+    run_optimisation(at, steps=3)
+    assert wait_done(at).startswith("step 3 / 3")
+    other_users()  # the run has ended and given its slot back; now none is free
+    at.button(key="gatys-start").click().run()
+    assert not at.exception
+    assert any("already training on this server" in e.value for e in at.error), [e.value for e in at.error]
+    assert progress_text(at).startswith("step 3 / 3")  # the finished run, its best image and download stay
+    assert any(c.startswith("best so far") for c in image_captions(at)), image_captions(at)
+    assert [b for b in at.get("download_button") if b.proto.label == "Download best PNG"]
+
+
 def test_per_layer_weights_reach_the_optimisation(at):
     at.number_input(key="gatys-w-mobilenet_v2-features.1").set_value(0.0).run()
     run_optimisation(at, steps=3)

@@ -266,7 +266,8 @@ class GatysSnapshot(JobStatus):
 class GatysJob(BackgroundJob):
     """optimize() in a background thread under one of the server's job slots; stop() ends it after any step.
 
-    A job runs once: a second start() raises StyleError (the page replaces it by stopping it and making a new one).
+    A job runs once: a second start() raises StyleError (the page replaces it by a new one started with
+    `replacing=` the old: see engine.jobs.BackgroundJob.start).
     """
 
     def __init__(self, content, style, config: GatysConfig | None = None, preview_every: int = 5):
@@ -278,12 +279,12 @@ class GatysJob(BackgroundJob):
         self._started_at: float | None = None
         self._best: torch.Tensor | None = None
 
-    def start(self):
+    def start(self, replacing: BackgroundJob | None = None):
         if self._started_at is not None:
             raise StyleError("This style transfer has already been started; stop it and start a new one.")
         self._started_at = time.monotonic()
         try:
-            return super().start()
+            return super().start(replacing)
         except TooManyJobs:
             self._started_at = None  # not started: may be retried
             raise
