@@ -15,6 +15,7 @@ from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get
                                    served_file)
 
 GALLERY = 24  # faces shown to pick from
+MIN_BOX = 8  # smallest face box side offered, in photo pixels
 
 
 # --- cached engine calls -------------------------------------------------------------------------
@@ -145,15 +146,29 @@ def photo_face(label: str, content: bytes, model, base: FaceModel) -> np.ndarray
     c2.image(ui.thumbnail(np.transpose(np.repeat(found["image"], 3 // found["image"].shape[0], 0), (1, 2, 0)), 96),
              caption="what the model sees")
     with st.expander("Adjust the box"):
-        width, height = found["size"]
-        c1, c2, c3 = st.columns(3)
-        bx = c1.slider("left", 0, width - 1, int(x), key=f"{box_key}-x")
-        by = c2.slider("top", 0, height - 1, int(y), key=f"{box_key}-y")
-        side = c3.slider("size", 8, max(width, height), int(max(w, h)), key=f"{box_key}-s")
-        if (bx, by, side) != (int(x), int(y), int(max(w, h))):
-            st.session_state[box_key] = (float(bx), float(by), float(side), float(side))
-            st.rerun()
+        moved = box_sliders(box_key, found["size"], (int(x), int(y), int(max(w, h))))
+    if moved is not None:
+        st.session_state[box_key] = moved
+        st.rerun()
     return found["image"]
+
+
+def box_sliders(box_key: str, size: tuple[int, int], box: tuple[int, int, int]) -> tuple | None:
+    """Sliders for the square box's left, top and side (photo pixels), each only where the photo leaves a range
+    (a 1-pixel-wide photo has no "left" to choose); the moved box (x, y, w, h), or None when nothing moved."""
+    width, height = size
+    longest = max(width, height)
+    if longest <= MIN_BOX:
+        st.caption(f"The photo is only {width}×{height} pixels: the whole photo is used, there is no box to move.")
+        return None
+    start = (min(box[0], width - 1), min(box[1], height - 1), min(max(box[2], MIN_BOX), longest))
+    c1, c2, c3 = st.columns(3)
+    bx = c1.slider("left", 0, width - 1, start[0], key=f"{box_key}-x") if width > 1 else 0
+    by = c2.slider("top", 0, height - 1, start[1], key=f"{box_key}-y") if height > 1 else 0
+    side = c3.slider("size", MIN_BOX, longest, start[2], key=f"{box_key}-s")
+    if (bx, by, side) == start:
+        return None
+    return float(bx), float(by), float(side), float(side)
 
 
 def face_picker(label: str, model, base: FaceModel, default: int) -> np.ndarray | None:

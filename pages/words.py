@@ -1,6 +1,9 @@
 """Word algebra: king − man + woman ≈ queen on real vectors, why analogies work or fail, and your own word2vec."""
 from __future__ import annotations
 
+import html
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,6 +25,22 @@ METHODS = {"3cosadd": "3CosAdd", "3cosmul": "3CosMul"}
 PROBES = {"lee": "government police australia fire", "wiki": "government war music king"}
 MAX_AXIS_WORDS = 300
 MAX_UPLOAD_MB = 200
+
+
+# --- user text ---------------------------------------------------------------------------------------
+# Words, expressions and file names come from the user (or from a file they uploaded). Streamlit parses the body
+# of st.markdown, st.caption, st.error… and metric labels as Markdown, so `![i](//some.host/a.png)` there makes
+# every viewer's browser fetch that address. Messages that hold such text keep a fixed headline in the coloured
+# box and show the text itself with st.text; plots escape it for Plotly's own HTML-like labels.
+def alert(box: Callable, headline: str, detail: str) -> None:
+    """A coloured box (st.error, st.warning…) with a fixed headline, the user-text detail as plain text below."""
+    box(headline)
+    st.text(detail)
+
+
+def plot_label(text: str) -> str:
+    """Text for a Plotly label: Plotly reads <b>, <a href=…> and &entities; in labels, so escape them."""
+    return html.escape(text, quote=False)
 
 
 # --- cached loaders ------------------------------------------------------------------------------------
@@ -80,7 +99,7 @@ def uploaded_vectors_input() -> tuple[WordVectors | None, str | None]:
         return (uploaded_vectors(ui.content_hash(content), content, fmt, upload.name),
                 f"upload:{ui.content_hash(content)}:{fmt}")
     except VectorFileError as e:
-        st.error(str(e))
+        alert(st.error, "This vectors file cannot be used:", str(e))
         return None, None
 
 
@@ -101,7 +120,7 @@ def sidebar_vectors() -> tuple[WordVectors, str, int] | None:
             wv, vectors_key = uploaded_vectors_input()
         if wv is None:
             return None
-        st.caption(f"{wv.source}: {len(wv):,} words × {wv.dim} dimensions.")
+        st.text(f"{wv.source}: {len(wv):,} words × {wv.dim} dimensions.")
         steps = sorted({n for n in (1_000, 10_000, 30_000, 100_000, len(wv)) if n <= len(wv)})
         restrict = st.select_slider("Search among the most frequent … words", steps, value=steps[-1],
                                     format_func=lambda n: f"{n:,}", key="restrict")
@@ -142,12 +161,12 @@ def analogy_plot(wv: WordVectors, terms, answer: str | None, neighbours: list[st
             fig.add_annotation(x=at[end][0], y=at[end][1], ax=at[start][0], ay=at[start][1], xref="x", yref="y",
                                axref="x", ayref="y", showarrow=True, arrowhead=3, arrowwidth=2.5 if dash == "solid" else 1.5,
                                arrowcolor=colour, opacity=0.8 if dash == "solid" else 0.5)
-        st.caption(f"Red arrows: {a} → {c} and {b} → {answer}, the same offset if the analogy holds. "
-                   f"Blue: {a} → {b} and {c} → {answer}.")
+        st.text(f"Red arrows: {a} → {c} and {b} → {answer}, the same offset if the analogy holds. "
+                f"Blue: {a} → {b} and {c} → {answer}.")
     kinds = ["input" if w in input_words else ("answer" if w == answer else "neighbour") for w in words]
     for kind, colour, size in (("input", "#1f77b4", 13), ("answer", "#d62728", 15), ("neighbour", "#7f7f7f", 9)):
         pick = [i for i, k in enumerate(kinds) if k == kind]
-        fig.add_scatter(x=xy[pick, 0], y=xy[pick, 1], mode="markers+text", text=[words[i] for i in pick],
+        fig.add_scatter(x=xy[pick, 0], y=xy[pick, 1], mode="markers+text", text=[plot_label(words[i]) for i in pick],
                         textposition="top center", marker=dict(size=size, color=colour), name=kind)
     fig.add_scatter(x=[xy[-1, 0]], y=[xy[-1, 1]], mode="markers+text", text=["b − a + c" if answer else "Σ wᵢ vᵢ"],
                     textposition="bottom center", marker=dict(symbol="x", size=12, color="black"), name="target")
@@ -173,7 +192,7 @@ def expression_input() -> tuple[list | None, str | None, int, bool]:
     try:
         terms, expected = parse_expression(st.session_state.expression)
     except ExpressionError as e:
-        st.warning(str(e))
+        alert(st.warning, "Check the expression:", str(e))
         terms, expected = None, None
     return terms, expected, topn, keep_inputs
 
@@ -185,13 +204,13 @@ def answers(wv: WordVectors, terms, expected: str | None, topn: int, keep_inputs
             st.subheader(METHODS[method])
             table = results_table(wv, terms, method, keep_inputs, topn, expected, restrict)
             with st.container(key=f"answer-{method}"):
-                st.markdown(f"### → {table['word'].iloc[0]}" if len(table) else "### (no answer)")
+                st.text(f"→ {table['word'].iloc[0]}" if len(table) else "(no answer)")
             st.dataframe(table, hide_index=True, width="stretch", key=f"results-{method}",
                          column_config={"score": st.column_config.NumberColumn(format="%.3f")})
             if expected:
                 rank = wv.rank(terms, expected, method=method, exclude_inputs=not keep_inputs,
                                restrict_vocab=restrict)
-                st.metric(f"Rank of “{expected}”", f"{rank:,}" if rank else "not a candidate",
+                st.metric("Rank of the expected word", f"{rank:,}" if rank else "not a candidate",
                           help="Among the searched words; 1 = the method's answer.")
     first = wv.query(terms, 8, "3cosadd", True, restrict)
     answer = expected or (first[0][0] if first and len(terms) > 1 else None)
@@ -205,12 +224,15 @@ def playground(wv: WordVectors, restrict: int) -> None:
     if not terms:
         return
     unknown = [UnknownWord(w, wv.suggest(w)) for _, w in terms if w not in wv]
+    if unknown:
+        st.error("Words these vectors do not know:")
     for e in unknown:
-        st.error(str(e))
+        st.text(str(e))
     if len(unknown) == len(terms):
         st.caption("None of the words is known: check the spelling, or switch vectors in the sidebar.")
     if expected and expected not in wv:
-        st.warning(f"The expected word: {UnknownWord(expected, wv.suggest(expected))}")
+        alert(st.warning, "The expected word is unknown, so its rank is not shown:",
+              str(UnknownWord(expected, wv.suggest(expected))))
         expected = None
     if not unknown:
         answers(wv, terms, expected, topn, keep_inputs, restrict)
@@ -218,11 +240,11 @@ def playground(wv: WordVectors, restrict: int) -> None:
 
 # --- custom axes -------------------------------------------------------------------------------------
 def axes_plot(xy: np.ndarray, words: list[str], axis_words: list[str]) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=words,
+    fig = go.Figure(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[plot_label(w) for w in words],
                                textposition="top center", marker=dict(size=9, color="#1f77b4")))
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title=f"{axis_words[0]} → {axis_words[1]}",
-                      yaxis_title=f"{axis_words[2]} → {axis_words[3]}")
+                      xaxis_title=plot_label(f"{axis_words[0]} → {axis_words[1]}"),
+                      yaxis_title=plot_label(f"{axis_words[2]} → {axis_words[3]}"))
     return fig
 
 
@@ -238,13 +260,13 @@ def custom_axes(wv: WordVectors) -> None:
     known = [w for w in listed if w in wv][:MAX_AXIS_WORDS]
     missing = [w for w in listed if w not in wv]
     if missing:
-        st.warning(f"Not in the vocabulary, left out: {', '.join(missing[:20])}" + (" …" if len(missing) > 20 else ""))
+        alert(st.warning, "Not in the vocabulary, left out:", ", ".join(missing[:20]) + (" …" if len(missing) > 20 else ""))
     if len([w for w in listed if w in wv]) > MAX_AXIS_WORDS:
         st.warning(f"Only the first {MAX_AXIS_WORDS} words are placed.")
     axis_words = [x_from.strip(), x_to.strip(), y_from.strip(), y_to.strip()]
     bad_axes = [w or "(empty)" for w in axis_words if not w or w not in wv]
     if bad_axes:
-        st.warning(f"Axis words not in the vocabulary: {', '.join(bad_axes)}. Pick words these vectors know.")
+        alert(st.warning, "Axis words not in the vocabulary (pick words these vectors know):", ", ".join(bad_axes))
         return
     if not known:
         st.info("Type some words to place.")
@@ -252,7 +274,7 @@ def custom_axes(wv: WordVectors) -> None:
     try:
         xy = axis_coordinates(wv, known, (axis_words[0], axis_words[1]), (axis_words[2], axis_words[3]))
     except ValueError as e:
-        st.error(str(e))
+        alert(st.error, "This axis cannot be drawn:", str(e))
         return
     st.plotly_chart(axes_plot(xy, known, axis_words), key="axes-plot")
     st.caption("Coordinate = cosine-normalised vector · unit direction (to − from). The two directions are "
@@ -315,8 +337,9 @@ def failures_browser(wv: WordVectors, results: dict[str, list[AnalogySection]], 
         question = [(-1.0, a), (1.0, b), (1.0, c)]
         rank = wv.rank(question, expected_word, method=fail_method, restrict_vocab=restrict)
         top = ", ".join(w for w, _ in wv.query(question, 5, fail_method, True, restrict))
-        st.info(f"**{a} : {b} :: {c} : ?** — expected **{expected_word}** is at rank {rank or '—'}; the top five "
-                f"are {top}. Type `{a} : {b} :: {c} : {expected_word}` in the Playground to see it plotted.")
+        st.text(f"{a} : {b} :: {c} : ? — expected {expected_word} is at rank {rank or '—'}; the top five are {top}.")
+        st.caption("Type this in the Playground to see it plotted:")
+        st.code(f"{a} : {b} :: {c} : {expected_word}", language=None)
 
 
 def similarity_benchmarks(wv: WordVectors, vectors_key: str) -> None:
@@ -353,7 +376,7 @@ def benchmark(wv: WordVectors, vectors_key: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch", key="bench-table", height=35 * (len(table) + 1) + 3,
                      column_config={"3CosAdd": percent, "3CosMul": percent})
         reference = vectors_key == "glove" and chosen == "all" and restrict == 30_000
-        st.caption(benchmark_caption(wv, results, restrict, reference))
+        st.text(benchmark_caption(wv, results, restrict, reference))
         failures_browser(wv, results, [names[s] for s in picked], restrict)
     else:
         st.caption("Pick sections and press Run: each section's accuracy, and the time it takes on this server, "
@@ -375,9 +398,9 @@ def corpus_input() -> tuple[str, dict[str, str], list[list[str]] | None]:
             try:
                 sentences, warning = uploaded_corpus(ui.content_hash(content), content, upload.name)
                 if warning:
-                    st.warning(warning)
+                    alert(st.warning, "Your corpus was read with a fallback:", warning)
             except CorpusError as e:
-                st.error(str(e))
+                alert(st.error, "This corpus cannot be used:", str(e))
     else:
         sentences = corpus(corpus_name)
         st.caption(CORPORA[corpus_name].about)
@@ -414,7 +437,7 @@ def train_progress() -> None:
         st.button("Stop training", on_click=slot.job.stop, key="w2v-stop")
         return
     if snap.state == "failed":
-        st.error(f"Training failed: {snap.error}")
+        alert(st.error, "Training failed:", snap.error)
         return
     st.success(f"Training {snap.state} after {snap.seconds:.1f} s. Pick “Trained in this session” under Vectors in "
                "the sidebar to use these vectors in the playground and the benchmark.")

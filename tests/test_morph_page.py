@@ -30,10 +30,16 @@ def jpeg(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def upload(at: AppTest, label: str, content: bytes) -> None:
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(at: AppTest, label: str, content: bytes, kind: str = "jpeg") -> None:
     at.radio(key=f"morph-src-{label}").set_value("upload").run()
     uploader = [u for u in at.get("file_uploader") if u.proto.label == f"Photo {label}"][0]
-    uploader.set_value((f"{label}.jpg", content, "image/jpeg")).run()
+    uploader.set_value((f"{label}.{kind}", content, f"image/{kind}")).run()
 
 
 def test_slider_moves_the_morph_and_both_paths_work(at):
@@ -72,6 +78,26 @@ def test_photos_without_a_face_fall_back_to_the_centre(at, array, message):
     assert not at.exception
     assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
     assert any("morph at t" in c for c in captions(at))
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (1, 40), (40, 1), (2, 2), (8, 8), (9, 3), (1, 3000)])
+def test_tiny_and_thin_photos_get_a_crop_and_a_box_to_move_where_there_is_room(at, height, width):
+    """A 1×1 PNG once raised StreamlitInvalidMinMaxError (a slider from 0 to 0): tiny or one-pixel-thin photos get
+    the centre crop and a note, and every box slider the page offers moves without an exception."""
+    upload(at, "A", png(np.full((height, width, 3), 128, np.uint8)), "png")
+    ok(at)
+    assert any(f"{width}×{height} photo" in c for c in captions(at)), captions(at)
+    assert any("morph at t" in c for c in captions(at))
+    sliders = [s for s in at.slider if (s.key or "").startswith("morph-box-A-")]
+    if max(width, height) <= 8:
+        assert not sliders and any("whole photo" in c.value for c in at.caption), [c.value for c in at.caption]
+    for label in [s.label for s in sliders]:
+        slider = next(s for s in at.slider if (s.key or "").startswith("morph-box-A-") and s.label == label)
+        slider.set_value(slider.max).run()
+        ok(at)
+        assert any("morph at t" in c for c in captions(at))
+    if sliders:
+        assert any("Using your box" in s.value for s in at.success), [s.value for s in at.success]
 
 
 def test_not_an_image_gets_a_message(at):
