@@ -7,6 +7,7 @@ never by Gradio.
 """
 from __future__ import annotations
 
+import html
 import os
 import socket
 import tempfile
@@ -96,13 +97,37 @@ def gradio_widget(name: str, build: Callable, height: int) -> bool:
     return True
 
 
+def _upload_path(payload) -> str | None:
+    """The uploaded file's path, untouched: gr.Image's own preprocess opens every upload with PIL (and converts it
+    unless image_mode=None) before our guard — a 166 KB 12000² grey PNG costs +657 MB, a non-image fails there."""
+    return None if payload is None or payload.path is None else str(payload.path)
+
+
+def image_input(label: str, height: int):
+    """An image drop box (upload or paste) handing its upload to the function as a file path, not decoded: the
+    function's engine.imageio.open_image is the first to decode it (header size check first)."""
+    import gradio as gr
+
+    box = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height)
+    box.preprocess = _upload_path
+    return box
+
+
 def gradio_image_path(value) -> str:
-    """The file path of a gr.Image(type="filepath") input, or a gr.Error the widget shows when it is empty."""
+    """The file path of an image_input, or a gr.Error the widget shows when it is empty."""
     import gradio as gr
 
     if not value:
-        raise gr.Error("Drop an image into the box first.")
+        raise gr.Error("Drop an image into the box first.", print_exception=False)
     return value
+
+
+def refusal(what: str, error: Exception):
+    """A gr.Error saying why `what` (e.g. "Face B") was refused, in the engine's words (shown as text, not HTML);
+    an expected refusal, so no traceback in the server log."""
+    import gradio as gr
+
+    return gr.Error(html.escape(f"{what}: {error}"), print_exception=False)
 
 
 def served_file(component, name: str, content: bytes) -> str:
