@@ -83,11 +83,11 @@ def build_gradio(models: list[FaceModel]):
 
     from engine.faces.facecrop import face_crop, framing_for
     from engine.faces.morph import Morph, gif_bytes, strip_png
-    from engine.imageio import ImageRejected, to_uint8
-    from pages.ui.gradio_embed import image_input, refusal
+    from engine.imageio import ImageRejected, png_bytes, to_uint8
+    from pages.ui.gradio_embed import image_input, refusal, session_files, widget_blocks
 
     by_path, faces = {m.path: m for m in models}, photo_models(models)
-    with gr.Blocks(analytics_enabled=False, title="Latent Lab morph") as blocks:
+    with widget_blocks("Latent Lab morph") as blocks:
         with gr.Row():
             a = image_input("Face A", height=220)
             b = image_input("Face B", height=220)
@@ -98,10 +98,12 @@ def build_gradio(models: list[FaceModel]):
             steps = gr.Slider(3, 15, 7, step=1, label="Frames")
             go_button = gr.Button("Morph", variant="primary")
         strip = gr.Image(type="filepath", label="Strip (PNG)", interactive=False, height=120, buttons=["download"])
-        crop = gr.Image(type="numpy", label="Face A as the model sees it", interactive=False, height=100, visible=False)
+        crop = gr.Image(type="filepath", label="Face A as the model sees it", interactive=False, height=100,
+                        visible=False)
         info = gr.Markdown()
 
         def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
+            session_files(request, photo_a, photo_b)
             network, dataset = load_model(model_path), by_path[model_path].dataset
             crops, notes = [], []
             for label, photo in (("A", photo_a), ("B", photo_b)):
@@ -118,8 +120,10 @@ def build_gradio(models: list[FaceModel]):
                 frames = Morph.between(network, *crops).strip(int(steps))
             except ValueError as e:
                 raise refusal("Morph", e) from None
-            return (served_file(gif, "morph.gif", gif_bytes(frames)), served_file(strip, "morph.png", strip_png(frames)),
-                    to_uint8(np.stack(crops))[0], " · ".join(notes))
+            return (served_file(gif, "morph.gif", gif_bytes(frames), request),
+                    served_file(strip, "morph.png", strip_png(frames), request),
+                    served_file(crop, "face-a.png", png_bytes(to_uint8(np.stack(crops))[0]), request),
+                    " · ".join(notes))
 
         go_button.click(morph, [a, b, model, steps], [gif, strip, crop, info])
     return blocks

@@ -1,18 +1,23 @@
 """The Gradio widgets (style page "Quick", morph page "Two photos") facing untrusted uploads: no decoding before
-the engine's pixel guard, refusals explained in the engine's words without a traceback in the log.
+the engine's pixel guard, refusals explained in the engine's words without a traceback in the log, and Gradio's
+cached uploads and results deleted when the browser session ends and by age.
 
 The widgets are the real ones: each page runs once through AppTest, which launches its Gradio app in this process.
 """
 from __future__ import annotations
 
 import struct
+import time
+import uuid
 import zlib
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 from gradio.data_classes import ImageData
 from memory_probe import peak
+from PIL import Image
 
 from engine.imageio import ImageRejected, open_image
 
@@ -110,3 +115,51 @@ def test_a_refused_upload_is_explained_without_a_traceback(open_page, files, cap
         client.close()
     assert engine_message(path) in str(refused.value), str(refused.value)
     assert "Traceback" not in "".join(capfd.readouterr())  # an expected refusal, not a crash in the log
+
+
+def exists_after(paths: list[Path], seconds: float) -> list[Path]:
+    """The paths still there once they are all gone or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while any(p.exists() for p in paths) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return [p for p in paths if p.exists()]
+
+
+def test_a_sessions_uploads_and_results_are_deleted_when_it_ends(open_page, tmp_path):
+    from gradio_client import Client, handle_file
+
+    blocks = widget(open_page, *STYLE[:2])
+    photo = tmp_path / f"photo-{uuid.uuid4().hex}.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)).save(photo)
+    client = Client(blocks.local_url, verbose=False, download_files=False)
+    fn = next(f for f in blocks.fns.values() if f.name == "stylize")
+    args = [handle_file(str(photo)) if c is fn.inputs[0] else None if isinstance(c, gr.Image) else c.value
+            for c in fn.inputs]
+    result, _ = client.predict(*args, api_name="/stylize")
+    files = [*Path(blocks.GRADIO_CACHE).rglob(photo.name), Path(result["path"])]
+    assert len(files) == 2 and all(f.exists() for f in files), files  # the upload and the stylized PNG
+    client.close()  # the session ends: its heartbeat connection drops, as when the browser tab closes
+    assert exists_after(files, 90) == []
+
+
+def test_gradio_deletes_cached_files_by_age(open_page, tmp_path):
+    import httpx
+
+    from pages.ui.gradio_embed import image_input, widget_blocks
+
+    for page, title, _ in (STYLE, MORPH):  # the widgets sweep their cache at least daily
+        frequency, age = widget(open_page, page, title).delete_cache
+        assert 0 < frequency <= age <= 86400
+    with widget_blocks("sweep test", sweep=(1, 1)) as blocks:  # Gradio's sweep, on a short schedule
+        box, out = image_input("photo", height=100), gr.Textbox()
+        gr.Button("go").click(lambda path: path, box, out)
+    blocks.launch(prevent_thread_lock=True, quiet=True, ssr_mode=False, enable_monitoring=False)
+    try:
+        photo = tmp_path / "photo.png"
+        Image.new("RGB", (8, 8), "red").save(photo)
+        with open(photo, "rb") as f:
+            uploaded = httpx.post(f"{blocks.local_url}gradio_api/upload", files={"files": f}).json()
+        assert Path(uploaded[0]).exists()
+        assert exists_after([Path(uploaded[0])], 30) == []
+    finally:
+        blocks.close()
