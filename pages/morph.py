@@ -84,13 +84,14 @@ def build_gradio(models: list[FaceModel]):
 
     from engine.faces.facecrop import face_crop, framing_for
     from engine.faces.morph import Morph, gif_bytes, strip_png
-    from engine.imageio import ImageRejected, to_uint8
+    from engine.imageio import ImageRejected, png_bytes, to_uint8
+    from pages.ui.gradio_embed import image_input, refusal, session_files, widget_blocks
 
     by_path, faces = {m.path: m for m in models}, photo_models(models)
-    with gr.Blocks(analytics_enabled=False, title="Latent Lab morph") as blocks:
+    with widget_blocks("Latent Lab morph") as blocks:
         with gr.Row():
-            a = gr.Image(type="filepath", label="Face A", sources=["upload", "clipboard"], height=220)
-            b = gr.Image(type="filepath", label="Face B", sources=["upload", "clipboard"], height=220)
+            a = image_input("Face A", height=220)
+            b = image_input("Face B", height=220)
             gif = gr.Image(type="filepath", label="Morph (GIF)", interactive=False, height=220,
                            buttons=["download"])
         with gr.Row():
@@ -98,25 +99,32 @@ def build_gradio(models: list[FaceModel]):
             steps = gr.Slider(3, 15, 7, step=1, label="Frames")
             go_button = gr.Button("Morph", variant="primary")
         strip = gr.Image(type="filepath", label="Strip (PNG)", interactive=False, height=120, buttons=["download"])
-        crop = gr.Image(type="numpy", label="Face A as the model sees it", interactive=False, height=100, visible=False)
+        crop = gr.Image(type="filepath", label="Face A as the model sees it", interactive=False, height=100,
+                        visible=False)
         info = gr.Markdown()
 
         def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
-            try:
-                network, dataset = load_model(model_path), by_path[model_path].dataset
-                crops, notes = [], []
-                for label, photo in (("A", photo_a), ("B", photo_b)):
-                    with open(gradio_image_path(photo), "rb") as f:
-                        content = f.read()
-                    handoff_put(request_sid(request), f"face-{label}", content)
+            session_files(request, photo_a, photo_b)
+            network, dataset = load_model(model_path), by_path[model_path].dataset
+            crops, notes = [], []
+            for label, photo in (("A", photo_a), ("B", photo_b)):
+                with open(gradio_image_path(photo), "rb") as f:
+                    content = f.read()
+                try:
                     result = face_crop(content, network.config.input_shape, framing_for(dataset))
-                    crops.append(result.image)
-                    notes.append(f"{label}: {result.message}")
+                except ImageRejected as e:
+                    raise refusal(f"Face {label}", e) from None
+                handoff_put(request_sid(request), f"face-{label}", content)
+                crops.append(result.image)
+                notes.append(f"{label}: {result.message}")
+            try:
                 frames = Morph.between(network, *crops).strip(int(steps))
-            except (ImageRejected, ValueError) as e:
-                raise gr.Error(str(e)) from None
-            return (served_file(gif, "morph.gif", gif_bytes(frames)), served_file(strip, "morph.png", strip_png(frames)),
-                    to_uint8(np.stack(crops))[0], " · ".join(notes))
+            except ValueError as e:
+                raise refusal("Morph", e) from None
+            return (served_file(gif, "morph.gif", gif_bytes(frames), request),
+                    served_file(strip, "morph.png", strip_png(frames), request),
+                    served_file(crop, "face-a.png", png_bytes(to_uint8(np.stack(crops))[0]), request),
+                    " · ".join(notes))
 
         go_button.click(morph, [a, b, model, steps], [gif, strip, crop, info])
     return blocks

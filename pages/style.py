@@ -82,14 +82,14 @@ def build_gradio():
 
     from engine.imageio import ImageRejected, rgb_float, rgb_uint8
     from engine.style.fast import FastConfig, StyleError, stylize_arbitrary
+    from pages.ui.gradio_embed import image_input, refusal, served_file, session_files, widget_blocks
 
     choices = [(label, name) for name, (label, _, _) in gallery().items()]
-    with gr.Blocks(analytics_enabled=False, title="Latent Lab style transfer") as blocks:
+    with widget_blocks("Latent Lab style transfer") as blocks:
         with gr.Row():
-            photo = gr.Image(type="filepath", label="Your photo", sources=["upload", "clipboard"], height=260)
-            style_upload = gr.Image(type="filepath", label="Style picture (optional)", sources=["upload", "clipboard"],
-                                    height=260)
-            out = gr.Image(type="numpy", format="png", label="Stylized", interactive=False, height=260,
+            photo = image_input("Your photo", height=260)
+            style_upload = image_input("Style picture (optional)", height=260)
+            out = gr.Image(type="filepath", label="Stylized", interactive=False, height=260,
                            buttons=["download", "fullscreen"])
         with gr.Row():
             style_name = gr.Dropdown(choices, value=choices[0][1], label="…or a gallery style")
@@ -99,17 +99,25 @@ def build_gradio():
         info = gr.Markdown()
 
         def stylize(photo, style_upload, style_name, strength, keep_colours, request: gr.Request):
+            session_files(request, photo, style_upload)
             try:
                 content = within_max_side(rgb_float(gradio_image_path(photo)))
-                handoff_put(request_sid(request), "content", content)
+            except ImageRejected as e:
+                raise refusal("Your photo", e) from None
+            handoff_put(request_sid(request), "content", content)
+            try:
                 style = rgb_float(style_upload) if style_upload else style_image(style_name)
-                if style_upload:
-                    handoff_put(request_sid(request), "style", style)
+            except ImageRejected as e:
+                raise refusal("Style picture", e) from None
+            if style_upload:
+                handoff_put(request_sid(request), "style", style)
+            try:
                 result = stylize_arbitrary(content, style,
                                            config=FastConfig(strength=strength, preserve_colors=keep_colours))
-            except (ImageRejected, StyleError) as e:
-                raise gr.Error(str(e)) from None
-            return rgb_uint8(result.image), " · ".join([f"Stylized in {result.seconds:.2f} s", *result.notes])
+            except StyleError as e:
+                raise refusal("Style transfer", e) from None
+            return (served_file(out, "stylized.png", png(rgb_uint8(result.image)), request),
+                    " · ".join([f"Stylized in {result.seconds:.2f} s", *result.notes]))
 
         go_button.click(stylize, [photo, style_upload, style_name, strength, keep], [out, info])
     return blocks

@@ -3,10 +3,11 @@
 Gradio runs its own small web server; the page shows it in an iframe. The iframe shares no session with
 Streamlit, so each Blocks app is self-contained: image in → engine → image out. Uploads reach the engine as
 file paths and are decoded by engine.imageio.open_image (pixel-bomb guard, EXIF rotation, first GIF frame),
-never by Gradio.
+never by Gradio. Files in Gradio's cache (uploads, results) are deleted when the browser session ends, and by age.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Gradio finds the unload handler's `request: gr.Request` parameter by its
+# evaluated annotation, and gradio is imported inside functions only.
+import html
 import os
 import socket
 import tempfile
@@ -21,9 +22,12 @@ import streamlit as st
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no calls home
 MAX_UPLOAD = "50mb"
 HANDOFF_SESSIONS = 64  # browser sessions whose last Gradio upload is remembered for the Streamlit side
+CACHE_SWEEP = (600, 3600)  # every 10 minutes, Gradio deletes the files in its cache older than an hour
 
 _handoff: OrderedDict[str, dict] = OrderedDict()
 _handoff_lock = threading.Lock()
+_session_files: dict[str, set[str]] = {}  # Gradio session → the cache files its widget calls used
+_session_lock = threading.Lock()
 
 
 def _free_port() -> int:
@@ -96,19 +100,72 @@ def gradio_widget(name: str, build: Callable, height: int) -> bool:
     return True
 
 
+def widget_blocks(title: str, sweep: tuple[int, int] = CACHE_SWEEP):
+    """An empty gr.Blocks for one widget whose cached files go away: Gradio's delete_cache sweep (every sweep[0]
+    seconds, the files older than sweep[1] seconds), and, when a browser session ends (its tab closes or reloads),
+    the files its calls used (see session_files)."""
+    import gradio as gr
+
+    blocks = gr.Blocks(analytics_enabled=False, title=title, delete_cache=sweep)
+
+    def end_session(request: gr.Request) -> None:
+        with _session_lock:
+            mine = _session_files.pop(request.session_hash, set())
+            shared = set().union(*_session_files.values())
+        for path in mine - shared:  # Gradio's cache is content-addressed: another session may hold the same file
+            Path(path).unlink(missing_ok=True)
+
+    blocks.unload(end_session)
+    return blocks
+
+
+def session_files(request, *paths: str | None) -> None:
+    """Remember files in Gradio's cache (uploads, results) as this browser session's, to delete when it ends."""
+    if request is None or not request.session_hash:
+        return
+    with _session_lock:
+        _session_files.setdefault(request.session_hash, set()).update(str(p) for p in paths if p)
+
+
+def _upload_path(payload) -> str | None:
+    """The uploaded file's path, untouched: gr.Image's own preprocess opens every upload with PIL (and converts it
+    unless image_mode=None) before our guard — a 166 KB 12000² grey PNG costs +657 MB, a non-image fails there."""
+    return None if payload is None or payload.path is None else str(payload.path)
+
+
+def image_input(label: str, height: int):
+    """An image drop box (upload or paste) handing its upload to the function as a file path, not decoded: the
+    function's engine.imageio.open_image is the first to decode it (header size check first)."""
+    import gradio as gr
+
+    box = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height)
+    box.preprocess = _upload_path
+    return box
+
+
 def gradio_image_path(value) -> str:
-    """The file path of a gr.Image(type="filepath") input, or a gr.Error the widget shows when it is empty."""
+    """The file path of an image_input, or a gr.Error the widget shows when it is empty."""
     import gradio as gr
 
     if not value:
-        raise gr.Error("Drop an image into the box first.")
+        raise gr.Error("Drop an image into the box first.", print_exception=False)
     return value
 
 
-def served_file(component, name: str, content: bytes) -> str:
+def refusal(what: str, error: Exception):
+    """A gr.Error saying why `what` (e.g. "Face B") was refused, in the engine's words (shown as text, not HTML);
+    an expected refusal, so no traceback in the server log."""
+    import gradio as gr
+
+    return gr.Error(html.escape(f"{what}: {error}"), print_exception=False)
+
+
+def served_file(component, name: str, content: bytes, request=None) -> str:
     """`content` as a file the Gradio output `component` serves under `name` (the download's name): copied into
-    Gradio's cache, which Gradio manages as it does its own outputs, from a temporary folder removed at once."""
+    Gradio's cache from a temporary folder removed at once, and deleted with the browser session (or by age)."""
     with tempfile.TemporaryDirectory(prefix="latentlab-gradio-") as folder:
         path = Path(folder) / name
         path.write_bytes(content)
-        return component.move_resource_to_block_cache(path)
+        served = component.move_resource_to_block_cache(path)
+    session_files(request, served)
+    return served
