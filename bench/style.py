@@ -23,21 +23,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.machine import cpu_model  # noqa: E402
+from bench.machine import cpu_model, median_seconds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_VISIBLE = 20
 CONTENT, STYLE = "chelsea", "builtin-04"
-
-
-def median_seconds(fn, runs: int = 5) -> float:
-    fn()  # warm-up (session creation)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def fast(content, style) -> None:
