@@ -550,3 +550,14 @@ def test_zip_of_many_tiny_images_stays_within_the_dataset_memory_limit(monkeypat
     ds = data.load_image_zip(buf.getvalue(), size=32, color=True)  # 12 KB per image: 8 MB hold 682
     assert ds.images.nbytes <= 8 * 1024**2 and len(ds) == 8 * 1024**2 // (3 * 32 * 32 * 4)
     assert any("memory limit" in n and "8 MB" in n for n in ds.notes), ds.notes
+
+
+def test_zip_with_a_damaged_version_field_gets_a_message():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.png", b"x")
+    raw = bytearray(buf.getvalue())
+    central = raw.index(b"PK\x01\x02")
+    raw[central + 6:central + 8] = (72).to_bytes(2, "little")  # "version needed to extract": 7.2
+    with pytest.raises(DatasetUnavailable, match="zip feature that cannot be read"):
+        load_image_zip(bytes(raw))

@@ -334,7 +334,7 @@ def _collect(name: str, origin: str, items: list[Item], size: int, color: bool, 
             labels.append(label)
             n += 1
     if not n:
-        raise DatasetUnavailable(f"No readable images in {origin} ({skipped} files skipped).")
+        raise DatasetUnavailable(f"No readable images in {origin} ({skipped} file{'s' * (skipped != 1)} skipped).")
     if skipped:
         notes.append(f"Skipped {skipped} file{'s' if skipped > 1 else ''} that could not be read as images.")
     label_names = ids = None
@@ -516,6 +516,8 @@ def load_image_zip(source: str | Path | bytes | BinaryIO, size: int = 32, color:
         zf = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
         raise DatasetUnavailable(f"{origin} is not a zip archive.") from None
+    except NotImplementedError as e:  # a damaged or exotic header, e.g. "zip file version 7.2"
+        raise DatasetUnavailable(f"{origin} uses a zip feature that cannot be read here ({e}).") from None
     except OSError as e:
         raise DatasetUnavailable(f"Cannot open {origin}: {e}") from None
     with zf:
