@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -38,6 +39,7 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log"):
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LATENTLAB_THREADS": "1"},
+        start_new_session=True,  # one process group: a wrapper's children (strace's tracee) stop with it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -52,11 +54,14 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log"):
             pytest.fail("Streamlit did not start within 60 s")
         yield url
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
+        proc.wait()
         if log is not subprocess.DEVNULL:
             log.close()
 
