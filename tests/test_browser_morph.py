@@ -1,5 +1,5 @@
 """The morphing page in a real Chromium: the slider changes the decoded face, two photos dropped into the Gradio
-widget come back as a morph, and the attribute tab edits faces.
+widget come back as a morph (a non-image is refused with the reason), and the attribute tab edits faces.
 
 Screenshots go to $LATENTLAB_SCREENSHOTS when set (the README uses them), else to pytest's tmp_path.
 """
@@ -49,6 +49,22 @@ def test_two_photos_in_the_gradio_widget_come_back_as_a_morph(app_url, page, sho
     shot(page, "morph-gradio.png")
     page.get_by_role("tab", name="Morph", exact=True).click()
     page.get_by_text("the Gradio widget's photo").first.wait_for(timeout=30_000)  # handed over, page reran
+
+
+def test_gradio_widget_says_why_an_upload_is_refused(app_url, page, tmp_path):
+    from engine.imageio import ImageRejected, open_image
+
+    notes = tmp_path / "notes.png"
+    notes.write_text("these are my notes, not a picture\n")
+    with pytest.raises(ImageRejected) as refused:
+        open_image(notes)
+    page.goto(app_url + "/morph")
+    page.get_by_role("tab", name="Two photos (Gradio)").click()
+    widget = page.frame_locator('iframe[src*="sid="]')
+    widget.get_by_role("button", name="Morph").wait_for(timeout=120_000)
+    widget.locator('input[type="file"]').nth(0).set_input_files(str(notes))
+    widget.get_by_role("button", name="Morph").click()
+    widget.get_by_text(f"Face A: {refused.value}").wait_for(timeout=60_000)  # not a bare "Error"
 
 
 def test_attribute_vector_adds_glasses(app_url, page, shot):

@@ -1,5 +1,5 @@
-"""The style page in a real Chromium: a photo dropped into the Gradio widget comes back stylized, the studio
-picks it up, and the live optimisation shows its image and losses.
+"""The style page in a real Chromium: a photo dropped into the Gradio widget comes back stylized (a non-image is
+refused with the reason), the studio picks it up, and the live optimisation shows its image and losses.
 
 Screenshots go to $LATENTLAB_SCREENSHOTS when set (the README uses them), else to pytest's tmp_path.
 """
@@ -34,7 +34,7 @@ def test_gradio_widget_stylizes_an_upload_and_hands_it_to_the_studio(app_url, pa
     settle(page)
     widget.locator('input[type="file"]').first.set_input_files(photo(tmp_path))
     widget.get_by_role("button", name="Stylize").click()
-    result = widget.locator('img[src*="/gradio_api/file="]').last
+    result = widget.locator('img[src*="/stylized.png"]')  # the upload's preview is a /gradio_api/file= picture too
     result.wait_for(timeout=60_000)
     page.wait_for_timeout(500)
     shot(page, "style-gradio.png")
@@ -48,6 +48,22 @@ def test_gradio_widget_stylizes_an_upload_and_hands_it_to_the_studio(app_url, pa
     option.click()
     page.get_by_text("photo, 200×300").first.wait_for(timeout=60_000)  # upright: 200 wide, 300 high
     page.get_by_text("stylized in").first.wait_for(timeout=60_000)
+
+
+def test_gradio_widget_says_why_an_upload_is_refused(app_url, page, tmp_path):
+    from engine.imageio import ImageRejected, open_image
+
+    notes = tmp_path / "notes.png"
+    notes.write_text("these are my notes, not a picture\n")
+    with pytest.raises(ImageRejected) as refused:
+        open_image(notes)
+    page.goto(app_url + "/style")
+    widget = page.frame_locator('iframe[src*="sid="]')
+    widget.get_by_role("button", name="Stylize").wait_for(timeout=90_000)
+    settle(page)
+    widget.locator('input[type="file"]').first.set_input_files(str(notes))
+    widget.get_by_role("button", name="Stylize").click()
+    widget.get_by_text(f"Your photo: {refused.value}").wait_for(timeout=60_000)  # not a bare "Error"
 
 
 def test_live_optimisation_shows_images_and_losses(app_url, page, shot):
