@@ -199,6 +199,8 @@ def expression_input() -> tuple[list | None, str | None, int, bool]:
 
 def answers(wv: WordVectors, terms, expected: str | None, topn: int, keep_inputs: bool, restrict: int) -> None:
     """Each method's answers side by side, the expected word's rank, and the PCA picture."""
+    st.html("<style>" + "".join(f".st-key-answer-{m} .stText {{font-size: 1.75rem; font-weight: 600}}"
+                                for m in METHODS) + "</style>")  # the answer as large as the heading it was
     for column, method in zip(st.columns(2), METHODS):
         with column:
             st.subheader(METHODS[method])
