@@ -5,7 +5,6 @@ import os
 import struct
 import subprocess
 import sys
-import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -227,10 +226,8 @@ def test_open_image_rejects_truncated_jpeg():
 def test_open_image_refuses_decompression_bomb(recwarn):
     bomb = huge_png(20000, 20000)
     assert len(bomb) < 200_000
-    start = time.perf_counter()
     with pytest.raises(ImageRejected, match="pixels"):
         open_image(bomb)
-    assert time.perf_counter() - start < 1
     with pytest.raises(ImageRejected, match="pixels"):
         open_image(huge_png(10000, 10000))  # PIL warns at this size; the warning must become the rejection
     with pytest.raises(ImageRejected, match="pixels"):

@@ -94,12 +94,8 @@ def test_parser_refuses_nonsense(text):
 
 
 def test_a_ten_thousand_word_expression_is_refused_quickly():
-    import time
-
-    start = time.perf_counter()
     with pytest.raises(ExpressionError, match="More than"):
         parse_expression(" + ".join(["word"] * 10_000))
-    assert time.perf_counter() - start < 0.5
 
 
 def test_a_2_gb_vectors_file_is_refused_without_reading_it(tmp_path):
