@@ -20,6 +20,7 @@ from engine.gan.snapshot import HIST_EDGES, observe
 from engine.gan.trainer import GANTrainer, load_trainer
 from engine.gan.toy2d import MAX_CSV_ROWS, PointsError, mode_metrics, read_points_csv, toy_modes, toy_points
 from engine.data import split_indices
+from waiting import wait_until
 
 configure_threads(1)
 
@@ -60,13 +61,6 @@ def same(a, b):
 
 def largest_change(a, b) -> float:
     return max((x - y).abs().max().item() for x, y in zip(a, b))
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 # ---------------------------------------------------------------- losses and networks

@@ -13,6 +13,7 @@ from engine.jobs import MAX_RUNNING_JOBS, TooManyJobs, wait_for
 from engine.latent.jobs import TrainingJob
 from engine.latent.models import AEConfig, Autoencoder
 from engine.latent.train import TrainConfig
+from waiting import wait_until
 
 configure_threads(1)
 
@@ -49,13 +50,6 @@ def model(seed=0):
 
 def config(**kw):
     return TrainConfig(**{"epochs": 3, "batch_size": 32, "lr": 3e-3, "device": "cpu", "threads": 1, **kw})
-
-
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def test_runs_in_the_background_and_finishes(digits, started):
