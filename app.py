@@ -1,4 +1,9 @@
-"""Latent Lab: navigation and the home page."""
+"""Latent Lab: navigation, the home page, and the server's extra routes.
+
+Streamlit runs this file twice over: imported once as the module `app`, whose `app` (an st.App) is the server —
+Streamlit's own routes plus the Gradio widgets at <baseUrlPath>/gradio/<name>/ on the same port — and run as the
+script `__main__` of every browser session, which draws the navigation.
+"""
 import streamlit as st
 
 
@@ -16,7 +21,7 @@ def home() -> None:
         "with PCA, t-SNE or UMAP, hover to see images, select regions, find neighbours by code, and decode "
         "points where no image exists."
     )
-    st.page_link(EXPLORER, label="Open the explorer", icon="🧭")
+    st.page_link("pages/explorer.py", label="Open the explorer", icon="🧭")
     st.subheader("Word algebra")
     st.latex(r"v_{\text{king}} - v_{\text{man}} + v_{\text{woman}} \approx v_{\text{queen}}")
     st.markdown(
@@ -24,7 +29,7 @@ def home() -> None:
         "their offsets, axes you define, the Google analogy benchmark live with its failures, and word2vec "
         "(skip-gram / CBOW, negative sampling) trained here while you watch the neighbours change."
     )
-    st.page_link(WORDS, label="Open word algebra", icon="🔤")
+    st.page_link("pages/words.py", label="Open word algebra", icon="🔤")
     st.subheader("GANs, live")
     st.latex(r"L_D = -\log D(x) - \log(1 - D(G(z))), \quad L_G = -\log D(G(z)) \quad (k \text{ D steps per G step})")
     st.markdown(
@@ -32,7 +37,7 @@ def home() -> None:
         "G's gradient arrows, loss and D(x)/D(G(z)) curves, play, pause, single D or G steps, mode collapse on one "
         "click. And a DCGAN that learns MNIST digits while you watch, scored by a digit classifier."
     )
-    st.page_link(GAN, label="Open the GAN view", icon="🎲")
+    st.page_link("pages/gan.py", label="Open the GAN view", icon="🎲")
     st.subheader("Style transfer")
     st.latex(r"L = \sum_l w_l\,\|\mathrm{Gram}_l(x) - \mathrm{Gram}_l(x_{\text{style}})\|^2 "
              r"+ \alpha\,\|F(x) - F(x_{\text{content}})\|^2")
@@ -42,7 +47,7 @@ def home() -> None:
         "lecture's optimisation move the pixels live, with its content, per-layer style and TV losses, or synthesise "
         "a texture from noise."
     )
-    st.page_link(STYLE, label="Open style transfer", icon="🎨")
+    st.page_link("pages/style.py", label="Open style transfer", icon="🎨")
     st.subheader("Morphing and attribute vectors")
     st.latex(r"x(t) = \mathrm{Dec}\bigl((1-t)\,c_1 + t\,c_2\bigr), \qquad "
              r"x' = \mathrm{Dec}\bigl(\mathrm{Enc}(x) + s\,(\bar c_{\text{smile}} - \bar c_{\text{no smile}})\bigr)")
@@ -51,14 +56,26 @@ def home() -> None:
         "upload) and compare the decoded morph with a pixel cross-fade. Add glasses, a smile or a mustache to any "
         "face with a vector from labels or from faces you pick, and see PCA, a conv AE and a VAE do the same edit."
     )
-    st.page_link(MORPH, label="Open morphing", icon="🎭")
+    st.page_link("pages/morph.py", label="Open morphing", icon="🎭")
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
 
-st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
-EXPLORER = st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer")
-WORDS = st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words")
-GAN = st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan")
-STYLE = st.Page("pages/style.py", title="Style transfer", icon="🎨", url_path="style")
-MORPH = st.Page("pages/morph.py", title="Morphing", icon="🎭", url_path="morph")
-st.navigation([st.Page(home, title="Home", icon="🏠", default=True), EXPLORER, WORDS, GAN, STYLE, MORPH]).run()
+def navigation() -> None:
+    st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
+    st.navigation([
+        st.Page(home, title="Home", icon="🏠", default=True),
+        st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer"),
+        st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words"),
+        st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan"),
+        st.Page("pages/style.py", title="Style transfer", icon="🎨", url_path="style"),
+        st.Page("pages/morph.py", title="Morphing", icon="🎭", url_path="morph"),
+    ]).run()
+
+
+if __name__ == "__main__":
+    navigation()
+else:
+    from pages.ui import gradio_embed, morph_widget, style_widget
+
+    routes, lifespan = gradio_embed.routes({"style": style_widget.build, "morph": morph_widget.build})
+    app = st.App("app.py", routes=routes, lifespan=lifespan)

@@ -1,6 +1,4 @@
 """Morphing and attribute vectors: walk between two faces in code space, add a smile or glasses to any face."""
-# No `from __future__ import annotations`: Gradio finds build_gradio's `request: gr.Request` parameter by its
-# evaluated annotation, and gradio is imported inside build_gradio only.
 import json
 from dataclasses import dataclass
 
@@ -9,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from engine.device import configure_threads
-from engine.faces.checkpoints import DatasetMismatch, FaceModel, list_models, load_faces, photo_models
+from engine.faces.checkpoints import DatasetMismatch, FaceModel, list_models, load_faces
 from pages import ui
-from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid,
-                                   served_file)
+from pages.ui.gradio_embed import gradio_widget, handoff_get
+from pages.ui.morph_widget import load_model
 
 GALLERY = 24  # faces shown to pick from
 MIN_BOX = 8  # smallest face box side offered, in photo pixels
@@ -23,12 +21,6 @@ MIN_BOX = 8  # smallest face box side offered, in photo pixels
 def face_models() -> dict[str, FaceModel]:
     """Shipped autoencoders, face models first: path → FaceModel."""
     return {m.path: m for m in list_models()}
-
-
-def load_model(path: str):
-    from pathlib import Path
-
-    return ui.checkpoint(path, Path(path).stat().st_mtime)[0]
 
 
 def page_dataset(base: FaceModel):
@@ -76,58 +68,6 @@ def cropped(content_hash: str, _content: bytes, input_shape: tuple, dataset: str
     preview = np.asarray(result.photo.image.convert("RGB"))
     return {"image": result.image, "box": result.box, "found": result.found, "message": result.message,
             "preview": preview, "factor": result.photo.factor, "size": result.photo.original_size}
-
-
-# --- the Gradio widget: two photos in, a morph out --------------------------------------------------
-def build_gradio(models: list[FaceModel]):
-    import gradio as gr
-
-    from engine.faces.facecrop import face_crop, framing_for
-    from engine.faces.morph import Morph, gif_bytes, strip_png
-    from engine.imageio import ImageRejected, png_bytes, to_uint8
-    from pages.ui.gradio_embed import image_input, refusal, session_files, widget_blocks
-
-    by_path, faces = {m.path: m for m in models}, photo_models(models)
-    with widget_blocks("Latent Lab morph") as blocks:
-        with gr.Row():
-            a = image_input("Face A", height=220)
-            b = image_input("Face B", height=220)
-            gif = gr.Image(type="filepath", label="Morph (GIF)", interactive=False, height=220,
-                           buttons=["download"])
-        with gr.Row():
-            model = gr.Dropdown([(m.title, m.path) for m in faces], value=faces[0].path, label="Model")
-            steps = gr.Slider(3, 15, 7, step=1, label="Frames")
-            go_button = gr.Button("Morph", variant="primary")
-        strip = gr.Image(type="filepath", label="Strip (PNG)", interactive=False, height=120, buttons=["download"])
-        crop = gr.Image(type="filepath", label="Face A as the model sees it", interactive=False, height=100,
-                        visible=False)
-        info = gr.Markdown()
-
-        def morph(photo_a, photo_b, model_path, steps, request: gr.Request):
-            session_files(request, photo_a, photo_b)
-            network, dataset = load_model(model_path), by_path[model_path].dataset
-            crops, notes = [], []
-            for label, photo in (("A", photo_a), ("B", photo_b)):
-                with open(gradio_image_path(photo), "rb") as f:
-                    content = f.read()
-                try:
-                    result = face_crop(content, network.config.input_shape, framing_for(dataset))
-                except ImageRejected as e:
-                    raise refusal(f"Face {label}", e) from None
-                handoff_put(request_sid(request), f"face-{label}", content)
-                crops.append(result.image)
-                notes.append(f"{label}: {result.message}")
-            try:
-                frames = Morph.between(network, *crops).strip(int(steps))
-            except ValueError as e:
-                raise refusal("Morph", e) from None
-            return (served_file(gif, "morph.gif", gif_bytes(frames), request),
-                    served_file(strip, "morph.png", strip_png(frames), request),
-                    served_file(crop, "face-a.png", png_bytes(to_uint8(np.stack(crops))[0]), request),
-                    " · ".join(notes))
-
-        go_button.click(morph, [a, b, model, steps], [gif, strip, crop, info])
-    return blocks
 
 
 # --- picking faces -----------------------------------------------------------------------------
@@ -356,10 +296,10 @@ def compare_section(base: FaceModel, models: dict[str, FaceModel]) -> None:
                        scale=2, caption=f"{other.title}: Dec(Enc(x)) above, + {strength:g}·v({name}) below")
 
 
-def gradio_section(models: dict[str, FaceModel]) -> None:
+def gradio_section() -> None:
     st.caption("Drop two photos with faces, press Morph: faces are found, cropped like the model's training faces, "
                "and morphed. The photos are then offered as faces A and B in the Morph tab.")
-    gradio_widget("morph", lambda: build_gradio(list(models.values())), height=620)
+    gradio_widget("morph", height=620)
 
 
 def train_section(choice: Choice) -> None:
@@ -397,7 +337,7 @@ def main() -> None:
     with tab_cmp:
         compare_section(choice.base, models)
     with tab_gradio:
-        gradio_section(models)
+        gradio_section()
     with tab_train:
         train_section(choice)
 

@@ -1,16 +1,13 @@
 """Style transfer: a stylized photo in about a second, then the lecture's optimisation (Gatys) running live."""
-# No `from __future__ import annotations`: Gradio finds build_gradio's `request: gr.Request` parameter by its
-# evaluated annotation, and gradio is imported inside build_gradio only.
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from engine.device import configure_threads
 from pages import ui
-from pages.ui.gradio_embed import (gradio_image_path, gradio_widget, handoff_get, handoff_put, request_sid,
-                                   session_id)
+from pages.ui.gradio_embed import gradio_widget, handoff_get, session_id
+from pages.ui.style_widget import gallery, png, style_image, within_max_side
 
-MAX_CONTENT_SIDE = 4096  # larger photos are scaled down first (a 50 MP photo as floats would take 600 MB)
 NETWORKS = {"arbitrary": "Any picture as the style (Ghiasi et al. 2017)", "builtin": "26 built-in styles (Dumoulin et al.)"}
 BACKBONES = {"mobilenet_v2": "MobileNetV2 ImageNet (offline, default)", "random_vgg19": "random VGG19 (no training)",
              "vgg19": "VGG19 ImageNet (classic; needs a download)"}
@@ -24,34 +21,12 @@ def sample(name: str) -> np.ndarray:
     return load_sample(name)
 
 
-def within_max_side(image: np.ndarray) -> np.ndarray:
-    """The photo, scaled down to MAX_CONTENT_SIDE when it is longer."""
-    from engine.imageio import fit_longest
-
-    return fit_longest(image, MAX_CONTENT_SIDE) if max(image.shape[:2]) > MAX_CONTENT_SIDE else image
-
-
 @st.cache_data(show_spinner="Reading the image…", max_entries=8)
 def decoded(content_hash: str, _content: bytes) -> np.ndarray:
-    """An uploaded photo as H×W×3 floats, at most MAX_CONTENT_SIDE (raises engine.imageio.ImageRejected)."""
+    """An uploaded photo as H×W×3 floats, at most style_widget.MAX_CONTENT_SIDE (raises engine.imageio.ImageRejected)."""
     from engine.imageio import rgb_float
 
     return within_max_side(rgb_float(_content))
-
-
-@st.cache_resource(show_spinner=False)
-def gallery() -> dict:
-    """Every offline style: name → (label, 96-px thumbnail, built-in index or None)."""
-    from engine.style.gallery import list_styles
-
-    return {e.name: (e.label, e.thumbnail(side=96), e.index) for e in list_styles()}
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def style_image(name: str) -> np.ndarray:
-    from engine.style.gallery import load_style
-
-    return load_style(name)
 
 
 @st.cache_data(show_spinner="Stylizing…", max_entries=6)
@@ -68,59 +43,6 @@ def fast(content_key: str, _content: np.ndarray, network: str, names: tuple[str,
     else:
         result = stylize_arbitrary(_content, list(_styles), list(weights), config)
     return {"image": rgb_uint8(result.image), "seconds": result.seconds, "notes": result.notes}
-
-
-def png(image: np.ndarray) -> bytes:
-    from engine.imageio import png_bytes
-
-    return png_bytes(image)
-
-
-# --- the Gradio widget: photo and style in, stylized photo out ---------------------------------------
-def build_gradio():
-    import gradio as gr
-
-    from engine.imageio import ImageRejected, rgb_float, rgb_uint8
-    from engine.style.fast import FastConfig, StyleError, stylize_arbitrary
-    from pages.ui.gradio_embed import image_input, refusal, served_file, session_files, widget_blocks
-
-    choices = [(label, name) for name, (label, _, _) in gallery().items()]
-    with widget_blocks("Latent Lab style transfer") as blocks:
-        with gr.Row():
-            photo = image_input("Your photo", height=260)
-            style_upload = image_input("Style picture (optional)", height=260)
-            out = gr.Image(type="filepath", label="Stylized", interactive=False, height=260,
-                           buttons=["download", "fullscreen"])
-        with gr.Row():
-            style_name = gr.Dropdown(choices, value=choices[0][1], label="…or a gallery style")
-            strength = gr.Slider(0, 1, 1, step=0.05, label="Strength")
-            keep = gr.Checkbox(False, label="Keep the photo's colours")
-            go_button = gr.Button("Stylize", variant="primary")
-        info = gr.Markdown()
-
-        def stylize(photo, style_upload, style_name, strength, keep_colours, request: gr.Request):
-            session_files(request, photo, style_upload)
-            try:
-                content = within_max_side(rgb_float(gradio_image_path(photo)))
-            except ImageRejected as e:
-                raise refusal("Your photo", e) from None
-            handoff_put(request_sid(request), "content", content)
-            try:
-                style = rgb_float(style_upload) if style_upload else style_image(style_name)
-            except ImageRejected as e:
-                raise refusal("Style picture", e) from None
-            if style_upload:
-                handoff_put(request_sid(request), "style", style)
-            try:
-                result = stylize_arbitrary(content, style,
-                                           config=FastConfig(strength=strength, preserve_colors=keep_colours))
-            except StyleError as e:
-                raise refusal("Style transfer", e) from None
-            return (served_file(out, "stylized.png", png(rgb_uint8(result.image)), request),
-                    " · ".join([f"Stylized in {result.seconds:.2f} s", *result.notes]))
-
-        go_button.click(stylize, [photo, style_upload, style_name, strength, keep], [out, info])
-    return blocks
 
 
 # --- page sections ---------------------------------------------------------------------------------
@@ -328,7 +250,7 @@ def gatys_panel(content: np.ndarray, network: str) -> None:
 def quick_section() -> None:
     st.caption("Drop a photo (and optionally a style picture) into the widget, press Stylize. "
                "Your photo is then also offered in the Studio tab for the live optimisation.")
-    gradio_widget("style", build_gradio, height=560)
+    gradio_widget("style", height=560)
 
 
 def studio_section() -> None:

@@ -2,7 +2,7 @@
 the engine's pixel guard, refusals explained in the engine's words without a traceback in the log, and Gradio's
 cached uploads and results deleted when the browser session ends and by age.
 
-The widgets are the real ones: each page runs once through AppTest, which launches its Gradio app in this process.
+The widgets are the real ones (what app.py mounts), each launched once in this process on a loopback port.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from PIL import Image
 
 from engine.imageio import ImageRejected, open_image
 
-STYLE = ("pages/style.py", "Latent Lab style transfer", "stylize")
-MORPH = ("pages/morph.py", "Latent Lab morph", "morph")
+STYLE = ("style", "stylize")  # (widget, its function's name)
+MORPH = ("morph", "morph")
 
 
 def grey_png(path: Path, side: int) -> Path:
@@ -45,14 +45,22 @@ def files(tmp_path_factory) -> dict[str, Path]:
                                                        for side in (12000, 20000, 30000)}}
 
 
-def widget(open_page, page: str, title: str) -> gr.Blocks:
-    """The page's Gradio app, launched by running the page (once per process: later runs find it running)."""
-    def running() -> list[gr.Blocks]:
-        return [b for b in gr.Blocks.get_instances() if b.title == title and b.is_running]
+@pytest.fixture(scope="module")
+def widgets():
+    """widgets(name) → that widget's gr.Blocks, built as app.py builds it and launched on a loopback port."""
+    from pages.ui import morph_widget, style_widget
 
-    if not running():
-        open_page(page)
-    return running()[0]
+    builders, launched = {"style": style_widget.build, "morph": morph_widget.build}, {}
+
+    def get(name: str) -> gr.Blocks:
+        if name not in launched:
+            launched[name] = builders[name]()
+            launched[name].launch(prevent_thread_lock=True, quiet=True, ssr_mode=False, enable_monitoring=False)
+        return launched[name]
+
+    yield get
+    for blocks in launched.values():
+        blocks.close()
 
 
 def call(blocks: gr.Blocks, name: str, *uploads: Path | None):
@@ -85,9 +93,9 @@ def engine_message(path: Path) -> str:
     return str(refused.value)
 
 
-@pytest.mark.parametrize("page, title, name", [STYLE, MORPH], ids=["style", "morph"])
-def test_a_huge_png_is_refused_from_its_header_within_200_mb(open_page, files, page, title, name):
-    blocks = widget(open_page, page, title)
+@pytest.mark.parametrize("widget, name", [STYLE, MORPH], ids=["style", "morph"])
+def test_a_huge_png_is_refused_from_its_header_within_200_mb(widgets, files, widget, name):
+    blocks = widgets(widget)
     png = files["12000² PNG"]
     assert png.stat().st_size < 1024**2  # a small upload that decodes to 144 MB (432 MB as RGB)
     result = peak(said, blocks, name, png, png)
@@ -97,13 +105,13 @@ def test_a_huge_png_is_refused_from_its_header_within_200_mb(open_page, files, p
 
 
 @pytest.mark.parametrize("bad", ["not an image", "20000² PNG", "30000² PNG"])
-@pytest.mark.parametrize("page, title, name", [STYLE, MORPH], ids=["style", "morph"])
-def test_a_refused_upload_is_explained_without_a_traceback(open_page, files, capfd, page, title, name, bad):
+@pytest.mark.parametrize("widget, name", [STYLE, MORPH], ids=["style", "morph"])
+def test_a_refused_upload_is_explained_without_a_traceback(widgets, files, capfd, widget, name, bad):
     """Through the running Gradio server, as a browser's call goes: the user reads the engine's reason."""
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
-    blocks = widget(open_page, page, title)
+    blocks = widgets(widget)
     fn = next(f for f in blocks.fns.values() if f.name == name)
     path = files[bad]
     args = [handle_file(str(path)) if isinstance(c, gr.Image) else c.value for c in fn.inputs]
@@ -125,10 +133,10 @@ def exists_after(paths: list[Path], seconds: float) -> list[Path]:
     return [p for p in paths if p.exists()]
 
 
-def test_a_sessions_uploads_and_results_are_deleted_when_it_ends(open_page, tmp_path):
+def test_a_sessions_uploads_and_results_are_deleted_when_it_ends(widgets, tmp_path):
     from gradio_client import Client, handle_file
 
-    blocks = widget(open_page, *STYLE[:2])
+    blocks = widgets("style")
     photo = tmp_path / f"photo-{uuid.uuid4().hex}.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)).save(photo)
     client = Client(blocks.local_url, verbose=False, download_files=False)
@@ -142,13 +150,13 @@ def test_a_sessions_uploads_and_results_are_deleted_when_it_ends(open_page, tmp_
     assert exists_after(files, 90) == []
 
 
-def test_gradio_deletes_cached_files_by_age(open_page, tmp_path):
+def test_gradio_deletes_cached_files_by_age(widgets, tmp_path):
     import httpx
 
     from pages.ui.gradio_embed import image_input, widget_blocks
 
-    for page, title, _ in (STYLE, MORPH):  # the widgets sweep their cache at least daily
-        frequency, age = widget(open_page, page, title).delete_cache
+    for widget, _ in (STYLE, MORPH):  # the widgets sweep their cache at least daily
+        frequency, age = widgets(widget).delete_cache
         assert 0 < frequency <= age <= 86400
     with widget_blocks("sweep test", sweep=(1, 1)) as blocks:  # Gradio's sweep, on a short schedule
         box, out = image_input("photo", height=100), gr.Textbox()

@@ -1,15 +1,18 @@
-"""Gradio image widgets inside Streamlit pages: each tool's Blocks app is launched once per server process.
+"""Gradio image widgets inside Streamlit pages, served by the Streamlit server itself: one origin, one port.
 
-Gradio runs its own small web server; the page shows it in an iframe. The iframe shares no session with
-Streamlit, so each Blocks app is self-contained: image in → engine → image out. Uploads reach the engine as
+Each widget's Blocks app is built once per server process and mounted as an ASGI route of app.py's st.App at
+<server.baseUrlPath>/gradio/<name>/; the page shows it in an iframe at that same-origin path, so it works from any
+browser and behind a reverse proxy that forwards the app's path. The iframe shares no session with Streamlit, so
+each Blocks app is self-contained: image in → engine → image out. Uploads reach the engine as
 file paths and are decoded by engine.imageio.open_image (pixel-bomb guard, EXIF rotation, first GIF frame),
 never by Gradio. Files in Gradio's cache (uploads, results) are deleted when the browser session ends, and by age.
 """
 # No `from __future__ import annotations`: Gradio finds the unload handler's `request: gr.Request` parameter by its
 # evaluated annotation, and gradio is imported inside functions only.
+import contextlib
 import html
+import logging
 import os
-import socket
 import tempfile
 import threading
 import uuid
@@ -28,23 +31,43 @@ _handoff: OrderedDict[str, dict] = OrderedDict()
 _handoff_lock = threading.Lock()
 _session_files: dict[str, set[str]] = {}  # Gradio session → the cache files its widget calls used
 _session_lock = threading.Lock()
+_served: dict[str, str | None] = {}  # widget name → None when it is mounted, else why it could not be built
+log = logging.getLogger(__name__)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def mount_path() -> str:
+    """Where the widgets live on this server: /gradio, under server.baseUrlPath when one is set."""
+    from streamlit import config
+
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/gradio" if base else "/gradio"
 
 
-@st.cache_resource(show_spinner="Starting the image widgets…")
-def _launched(name: str, _build: Callable) -> str:
-    """Build and launch one Blocks app (once per process: a second launch would fight for the port)."""
-    blocks = _build()
-    port = _free_port()
-    blocks.launch(server_name="127.0.0.1", server_port=port, share=False, prevent_thread_lock=True, quiet=True,
-                  max_file_size=MAX_UPLOAD, footer_links=[], ssr_mode=False, enable_monitoring=False,
-                  mcp_server=False)
-    return f"http://127.0.0.1:{port}"
+def routes(builders: dict[str, Callable]):
+    """The ASGI route serving every widget (builders: name → function returning its gr.Blocks), and the lifespan
+    that starts their Gradio queues, for app.py's st.App. A widget that fails to build is left out and logged;
+    its page then offers its Streamlit uploader alone."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from starlette.routing import Mount
+
+    widgets = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    for name, build in builders.items():
+        try:
+            gr.mount_gradio_app(widgets, build(), path=f"/{name}", footer_links=[], max_file_size=MAX_UPLOAD,
+                                ssr_mode=False, enable_monitoring=False, mcp_server=False, show_error=False)
+            _served[name] = None
+        except Exception as e:  # a missing package or model: the page still works without the widget
+            log.exception("The Gradio widget %r could not be built", name)
+            _served[name] = f"{type(e).__name__}: {e}"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        # A mounted app's own lifespan never runs under Starlette: without this, Gradio's queue never starts.
+        async with widgets.router.lifespan_context(widgets):
+            yield
+
+    return [Mount(mount_path(), app=widgets)], lifespan
 
 
 def session_id() -> str:
@@ -85,18 +108,18 @@ def request_sid(request) -> str | None:
     return request.query_params.get("sid") if request is not None else None
 
 
-def gradio_widget(name: str, build: Callable, height: int) -> bool:
-    """Show the Gradio app `name` (built by `build()` → gr.Blocks on first use) in an iframe, and rerun the page
-    when the widget hands something over; False if Gradio could not start, after saying so — the page then
-    offers its Streamlit uploader instead."""
-    try:
-        url = _launched(name, build)
-    except Exception as e:  # a missing package, no free port: the page still works without the widget
-        st.warning(f"The Gradio image widget could not start ({type(e).__name__}: {e}); use the uploader below.")
+def gradio_widget(name: str, height: int) -> bool:
+    """Show the Gradio widget `name` in an iframe (a same-origin path) and rerun the page when it hands something
+    over; False, after saying why, when this server does not serve it — the page then offers its uploader."""
+    if name not in _served:
+        st.info("The Gradio image widget is served by the app's own server (`make run`, or `streamlit run app.py`); "
+                "this server runs the page without it. Use the uploader below.")
         return False
-    st.iframe(f"{url}/?sid={session_id()}", height=height)
+    if _served[name] is not None:
+        st.warning("The Gradio image widget could not start; use the uploader below.")
+        return False
+    st.iframe(f"{mount_path()}/{name}/?sid={session_id()}", height=height)
     handoff_watch()
-    st.caption(f"Gradio widget served from {url} — it works where the browser runs on the same machine as the app.")
     return True
 
 
