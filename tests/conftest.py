@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -30,18 +32,19 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log"):
-    """`streamlit run <script>` on a free port, a fresh server (its output in .pytest_cache/<log_name> when that
-    folder exists); yields its URL and stops it afterwards."""
-    port = _free_port()
+def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log", base_url: str = "",
+          port: int | None = None):
+    """`streamlit run <script>` on a free port (or `port`), under the path `base_url` when given, a fresh server
+    (its output in .pytest_cache/<log_name> when that folder exists); yields its URL and stops it afterwards."""
+    port = port or _free_port()
     log = open(ROOT / ".pytest_cache" / log_name, "w") if (ROOT / ".pytest_cache").exists() else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port)],
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.baseUrlPath", base_url],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LATENTLAB_THREADS": "1"},
         start_new_session=True,  # one process group: a wrapper's children (strace's tracee) stop with it
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_url}" if base_url else "")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -64,6 +67,46 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log"):
         proc.wait()
         if log is not subprocess.DEVNULL:
             log.close()
+
+
+@contextlib.contextmanager
+def nginx(upstream_ports: list[int], prefix: str = "latentlab"):
+    """nginx on a free loopback port with deploy/latentlab.nginx.conf, its upstream block listing `upstream_ports`;
+    yields the proxied app's URL (http://127.0.0.1:<port>/<prefix>) and stops nginx afterwards."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        if os.environ.get("LATENTLAB_REQUIRE_BROWSER"):
+            pytest.fail("nginx not found (apt-get install nginx)")
+        pytest.skip("nginx not found (apt-get install nginx)")
+    port, folder = _free_port(), Path(tempfile.mkdtemp(prefix="latentlab-nginx-"))
+    site = (ROOT / "deploy" / "latentlab.nginx.conf").read_text()
+    servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in upstream_ports)
+    site = re.sub(r"(upstream latentlab \{\n    hash [^\n]*\n)(    server [^\n]*\n)+", lambda m: m.group(1) + servers, site)
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};").replace("/latentlab/", f"/{prefix}/")
+    (folder / "nginx.conf").write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\nmaster_process off;\n"
+        f"events {{ worker_connections 1024; }}\nhttp {{\n  access_log {folder}/access.log;\n"
+        f"  client_body_temp_path {folder}/body;\n  proxy_temp_path {folder}/proxy;\n"
+        f"  fastcgi_temp_path {folder}/fastcgi;\n  uwsgi_temp_path {folder}/uwsgi;\n  scgi_temp_path {folder}/scgi;\n"
+        f"{site}\n}}\n")
+    proc = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/{prefix}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"nginx did not start: {(folder / 'error.log').read_text()}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
