@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
 
-.PHONY: run test checkpoints bench
+.PHONY: run serve test checkpoints bench
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,13 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 
 run: $(STAMP)
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+
+# Serve a class: every network interface, port PORT, under the path BASE_URL when a reverse proxy forwards one
+# (e.g. `make serve PORT=8502 BASE_URL=latentlab`; deploy/README.md has the nginx recipe for one or more replicas).
+PORT ?= 8501
+BASE_URL ?=
+serve: $(STAMP)
+	$(PY) -m streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT) --server.baseUrlPath "$(BASE_URL)"
 
 test: $(STAMP)
 	$(PY) -m pytest
