@@ -60,22 +60,32 @@ def home() -> None:
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
 
+PAGES = [("explorer", "Latent-space explorer", "🧭"), ("words", "Word algebra", "🔤"), ("gan", "GANs, live", "🎲"),
+         ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭")]  # url path = file stem, title, icon
+
+
 def navigation() -> None:
     st.set_page_config(page_title="Latent Lab", page_icon="🧪", layout="wide")
-    st.navigation([
-        st.Page(home, title="Home", icon="🏠", default=True),
-        st.Page("pages/explorer.py", title="Latent-space explorer", icon="🧭", url_path="explorer"),
-        st.Page("pages/words.py", title="Word algebra", icon="🔤", url_path="words"),
-        st.Page("pages/gan.py", title="GANs, live", icon="🎲", url_path="gan"),
-        st.Page("pages/style.py", title="Style transfer", icon="🎨", url_path="style"),
-        st.Page("pages/morph.py", title="Morphing", icon="🎭", url_path="morph"),
-    ]).run()
+    st.navigation([st.Page(home, title="Home", icon="🏠", default=True)]
+                  + [st.Page(f"pages/{path}.py", title=title, icon=icon, url_path=path) for path, title, icon in PAGES]
+                  ).run()
 
 
 if __name__ == "__main__":
     navigation()
 else:
-    from pages.ui import gradio_embed, morph_widget, style_widget
+    import asyncio
+    import contextlib
 
-    routes, lifespan = gradio_embed.routes({"style": style_widget.build, "morph": morph_widget.build})
+    from pages.ui import gradio_embed, morph_widget, style_widget, warmup
+
+    routes, widgets_lifespan = gradio_embed.routes({"style": style_widget.build, "morph": morph_widget.build})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        async with widgets_lifespan(_app):
+            warming = asyncio.create_task(warmup.warm([""] + [path for path, _, _ in PAGES]))
+            yield
+            warming.cancel()
+
     app = st.App("app.py", routes=routes, lifespan=lifespan)

@@ -31,17 +31,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_log(log_name: str) -> Path:
+    """Where serve(log_name=...) writes the server's output: .pytest_cache/ when it exists, else the temp folder."""
+    folder = ROOT / ".pytest_cache"
+    return (folder if folder.exists() else Path(tempfile.gettempdir())) / log_name
+
+
 @contextlib.contextmanager
 def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log", base_url: str = "",
-          port: int | None = None):
+          port: int | None = None, warmup: bool = False):
     """`streamlit run <script>` on a free port (or `port`), under the path `base_url` when given, a fresh server
-    (its output in .pytest_cache/<log_name> when that folder exists); yields its URL and stops it afterwards."""
+    (its output in server_log(log_name)); yields its URL and stops it afterwards. The server's warm-up at start
+    (pages.ui.warmup) is off unless `warmup`: tests visit the pages they need."""
     port = port or _free_port()
-    log = open(ROOT / ".pytest_cache" / log_name, "w") if (ROOT / ".pytest_cache").exists() else subprocess.DEVNULL
+    log = open(server_log(log_name), "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--server.baseUrlPath", base_url],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LATENTLAB_THREADS": "1"},
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LATENTLAB_THREADS": "1", "LATENTLAB_WARMUP": "1" if warmup else "0"},
         start_new_session=True,  # one process group: a wrapper's children (strace's tracee) stop with it
     )
     url = f"http://127.0.0.1:{port}" + (f"/{base_url}" if base_url else "")
@@ -65,8 +72,7 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log", 
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # whatever of the group is left
         proc.wait()
-        if log is not subprocess.DEVNULL:
-            log.close()
+        log.close()
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ never by Gradio. Files in Gradio's cache (uploads, results) are deleted when the
 # evaluated annotation, and gradio is imported inside functions only.
 import contextlib
 import html
-import logging
 import os
 import tempfile
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no calls home
 MAX_UPLOAD = "50mb"
@@ -32,7 +32,7 @@ _handoff_lock = threading.Lock()
 _session_files: dict[str, set[str]] = {}  # Gradio session → the cache files its widget calls used
 _session_lock = threading.Lock()
 _served: dict[str, str | None] = {}  # widget name → None when it is mounted, else why it could not be built
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # Streamlit's: its handler, format and level (--logger.level)
 
 
 def mount_path() -> str:
