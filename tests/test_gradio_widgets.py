@@ -171,3 +171,28 @@ def test_gradio_deletes_cached_files_by_age(widgets, tmp_path):
         assert exists_after([Path(uploaded[0])], 30) == []
     finally:
         blocks.close()
+
+
+@pytest.mark.parametrize("widget, name", [STYLE, MORPH], ids=["style", "morph"])
+def test_a_link_in_place_of_an_upload_is_refused_without_a_lookup(widgets, monkeypatch, widget, name):
+    """Any script can send the widget a URL instead of a file; Gradio would resolve and download it (any size)."""
+    import socket
+
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    lookups = []
+    resolve = socket.getaddrinfo
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: (lookups.append(host), resolve(host, *a, **k))[1])
+    blocks = widgets(widget)
+    fn = next(f for f in blocks.fns.values() if f.name == name)
+    args = [handle_file("http://pictures.example.org/cat.png") if isinstance(c, gr.Image) else c.value
+            for c in fn.inputs]
+    client = Client(blocks.local_url, verbose=False, download_files=False)
+    try:
+        with pytest.raises(AppError) as refused:
+            client.predict(*args, api_name=f"/{name}")
+    finally:
+        client.close()
+    assert "not links" in str(refused.value), str(refused.value)
+    assert "pictures.example.org" not in lookups, lookups

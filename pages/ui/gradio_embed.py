@@ -156,13 +156,29 @@ def _upload_path(payload) -> str | None:
     return None if payload is None or payload.path is None else str(payload.path)
 
 
+def _uploads_only(move: Callable) -> Callable:
+    """Gradio's own step that copies an input file into its cache, refusing URLs: given one in place of an upload
+    (any script can send that), Gradio would look the host up in DNS and download the file, of any size."""
+    async def move_upload(url_or_file_path):
+        from gradio_client.utils import is_http_url_like
+
+        if url_or_file_path is not None and is_http_url_like(str(url_or_file_path)):
+            raise refusal("Image", ValueError("this widget takes uploaded files, not links; download the picture "
+                                              "and drop the file here"))
+        return await move(url_or_file_path)
+
+    return move_upload
+
+
 def image_input(label: str, height: int):
     """An image drop box (upload or paste) handing its upload to the function as a file path, not decoded: the
-    function's engine.imageio.open_image is the first to decode it (header size check first)."""
+    function's engine.imageio.open_image is the first to decode it (header size check first). Links are refused
+    before Gradio would fetch them."""
     import gradio as gr
 
     box = gr.Image(type="filepath", label=label, sources=["upload", "clipboard"], height=height)
     box.preprocess = _upload_path
+    box.async_move_resource_to_block_cache = _uploads_only(box.async_move_resource_to_block_cache)
     return box
 
 
