@@ -25,8 +25,9 @@ pytestmark = pytest.mark.browser
 RECORD_CONNECTION = """() => { window.connectionStates = []; window.scriptRuns = 0;
   const app = document.querySelector('[data-testid="stApp"]');
   new MutationObserver((changes) => changes.forEach((change) => {
-    if (change.attributeName === 'data-test-connection-state') window.connectionStates.push(app.dataset.testConnectionState);
-    else if (app.dataset.testScriptState === 'running') window.scriptRuns += 1;
+    if (change.attributeName === 'data-test-connection-state') {
+      window.connectionStates.push(app.dataset.testConnectionState);
+    } else if (app.dataset.testScriptState === 'running') window.scriptRuns += 1;
   })).observe(app, {attributes: true, attributeFilter: ['data-test-connection-state', 'data-test-script-state']}); }"""
 
 
@@ -41,7 +42,7 @@ class Replicas:
         """The port of the replica that answered each request (or each closed websocket) of this route key."""
         ports = []
         for line in self.access_log.read_text().splitlines():
-            upstreams, key, status, request = line.split("|", 3)
+            upstreams, key, status, _ = line.split("|", 3)
             if key == route and (status == "101") == websockets:
                 ports.append(int(upstreams.split(", ")[-1].rsplit(":", 1)[1]))  # after a refused one, the next
         return ports
@@ -60,7 +61,7 @@ def route_of(context) -> str:
 
 @contextlib.contextmanager
 def two_replicas(folder: Path):
-    """Two `make serve BASE_URL=latentlab` servers behind nginx; yields Replicas."""
+    """Two servers under the path /latentlab (as `make serve BASE_URL=latentlab`, on loopback) behind nginx."""
     stacks = [contextlib.ExitStack() for _ in range(2)]
     try:
         urls = [stack.enter_context(serve(log_name=f"streamlit-replica-{i}.log", base_url="latentlab"))
