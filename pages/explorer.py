@@ -207,14 +207,20 @@ def data_sidebar(status: dict) -> DataChoice | None:
         name = st.selectbox("Dataset", list(DATASET_TITLES), format_func=DATASET_TITLES.get, key="dataset")
         try:
             data, key = your_images() if name == "yours" else bundled_dataset(name, status)
-        except Exception as e:  # DatasetUnavailable, ImageRejected, OSError: all user-facing
-            st.error(str(e))
+        except Exception as e:  # DatasetUnavailable, ImageRejected, OSError: all user-facing (may name their files)
+            ui.alert(st.error, "These images cannot be used:", str(e))
             data = None
         if data is None:
             return None
-        st.caption(f"{len(data):,} images {data.image_shape[1]}×{data.image_shape[2]} · {data.source}")
-        for note in data.notes:
-            st.info(note)
+        summary = f"{len(data):,} images {data.image_shape[1]}×{data.image_shape[2]} · {data.source}"
+        if name == "yours":  # the source and notes name your file or folder: shown as text
+            st.text(summary)
+            for note in data.notes:
+                ui.alert(st.info, "Note:", note)
+        else:
+            st.caption(summary)
+            for note in data.notes:
+                st.info(note)
     return DataChoice(name, data, key)
 
 
@@ -249,8 +255,8 @@ def model_sidebar(choice: DataChoice, slot: str) -> ModelChoice:
                     content = up.getvalue()
                     model, card = ui.uploaded_checkpoint(ui.content_hash(content), content, up.name)
                     chosen = ModelChoice(model, card, f"upload:{ui.content_hash(content)}")
-        except CheckpointError as e:
-            st.error(str(e))
+        except CheckpointError as e:  # names the uploaded file
+            ui.alert(st.error, "This checkpoint cannot be used:", str(e))
         if chosen.model is not None and tuple(chosen.model.config.input_shape) != choice.data.image_shape:
             st.error(f"This model expects {chosen.model.config.input_shape} images; the dataset has "
                      f"{choice.data.image_shape}. Pick a matching model or train one below.")
@@ -322,7 +328,7 @@ def label_groups(shown: Shown):
         yield "points", np.arange(shown.n)
         return
     for g in np.unique(shown.labels):
-        yield (shown.label_names[g] if shown.label_names else str(g)), np.flatnonzero(shown.labels == g)
+        yield (ui.plot_label(shown.label_names[g]) if shown.label_names else str(g)), np.flatnonzero(shown.labels == g)
 
 
 def hover_thumbnails(view: MapView, grid_images: np.ndarray | None = None) -> None:
@@ -425,7 +431,7 @@ def selection_panel(shown: Shown, selected: list[int]) -> None:
     sample = np.random.default_rng(0).permutation(np.array(selected))[:40]
     if shown.labels is not None and shown.label_names:
         top = most_common_labels(shown.labels[np.array(selected)], len(shown.label_names))
-        st.caption("Mostly " + ", ".join(f"{shown.label_names[t]} ({count})" for t, count in top))
+        st.text("Mostly " + ", ".join(f"{shown.label_names[t]} ({count})" for t, count in top))
     ui.show_images(shown.images[sample], per_row=10, scale=2, caption="images (up to 40, random)")
     ui.show_images(shown.recon[sample], per_row=10, scale=2, caption="their reconstructions")
 
@@ -436,7 +442,9 @@ def neighbours_panel(shown: Shown, i: int) -> None:
     by_code = nearest_neighbours(shown.codes, i, k)
     by_pixel = nearest_neighbours(shown.images.reshape(shown.n, -1), i, k)
     named = shown.labels is not None and shown.label_names
-    st.subheader(f"Point #{i}" + (f" · {shown.label_names[shown.labels[i]]}" if named else ""))
+    st.subheader(f"Point #{i}")
+    if named:
+        st.text(f"label: {shown.label_names[shown.labels[i]]}")
     ui.show_images(np.stack([shown.images[i], shown.recon[i]]), per_row=2, scale=4, caption="image · reconstruction")
     for title, idx in (("in code space", by_code), ("in pixel space", by_pixel)):
         agree = ""

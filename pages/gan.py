@@ -195,9 +195,9 @@ def custom_points() -> np.ndarray | None:
         content = upload.getvalue()
         try:
             points = uploaded_points(ui.content_hash(content), content)
-            st.caption(f"{len(points):,} points from {upload.name}.")
+            st.text(f"{len(points):,} points from {upload.name}.")
         except PointsError as e:
-            st.error(str(e))
+            ui.alert(st.error, "These points cannot be used:", str(e))
     else:
         points = drawing_pad()
     if points is None:
@@ -289,9 +289,9 @@ def uploaded_images() -> tuple[np.ndarray | None, str | None]:
     try:
         data = ui.uploaded_zip(key, content, 32 if color else 28, color)
     except (DatasetUnavailable, ValueError) as e:  # not a zip, too large, no readable images; ImageRejected
-        st.error(str(e))
+        ui.alert(st.error, "These images cannot be used:", str(e))
         return None, None
-    st.caption(f"{len(data):,} images from {upload.name}.")
+    st.text(f"{len(data):,} images from {upload.name}.")
     for note in data.notes:  # files skipped, or the images that did not fit in memory left out
         st.info(note)
     return data.images, f"{key}-{color}"

@@ -82,7 +82,7 @@ def photo_face(label: str, content: bytes, model, base: FaceModel) -> np.ndarray
     try:
         found = cropped(key, content, tuple(model.config.input_shape), base.dataset, st.session_state.get(box_key))
     except (ImageRejected, ValueError) as e:
-        st.error(str(e))
+        ui.alert(st.error, "This photo cannot be used:", str(e))
         return None
     (st.success if found["found"] else st.warning)(found["message"])
     x, y, w, h = (found["box"].x, found["box"].y, found["box"].w, found["box"].h)

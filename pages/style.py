@@ -69,7 +69,7 @@ def content_picker() -> tuple[str, np.ndarray] | None:
     try:
         image = decoded(key, content)
     except ImageRejected as e:
-        st.error(f"{upload.name}: {e}")
+        ui.alert(st.error, "This photo cannot be used:", f"{upload.name}: {e}")
         return None
     return f"upload:{key}", image
 
@@ -91,7 +91,7 @@ def style_picker(network: str) -> tuple[list[str], list[float], list[np.ndarray]
             try:
                 uploads[upload.name] = read_upload(upload.getvalue())
             except ImageRejected as e:
-                st.error(f"{upload.name}: {e}")
+                ui.alert(st.error, "This style picture cannot be used:", f"{upload.name}: {e}")
         allowed = [f"upload:{n}" for n in uploads] + allowed
     labels = {n: entries[n][0] if n in entries else f"Your picture: {n[7:]}" for n in allowed}
     picked = st.multiselect("Style (pick several to blend them)", allowed, default=allowed[:1], key=f"style-pick-{network}",

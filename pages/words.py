@@ -1,8 +1,6 @@
 """Word algebra: king − man + woman ≈ queen on real vectors, why analogies work or fail, and your own word2vec."""
 from __future__ import annotations
 
-import html
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -25,22 +23,6 @@ METHODS = {"3cosadd": "3CosAdd", "3cosmul": "3CosMul"}
 PROBES = {"lee": "government police australia fire", "wiki": "government war music king"}
 MAX_AXIS_WORDS = 300
 MAX_UPLOAD_MB = 200
-
-
-# --- user text ---------------------------------------------------------------------------------------
-# Words, expressions and file names come from the user (or from a file they uploaded). Streamlit parses the body
-# of st.markdown, st.caption, st.error… and metric labels as Markdown, so `![i](//some.host/a.png)` there makes
-# every viewer's browser fetch that address. Messages that hold such text keep a fixed headline in the coloured
-# box and show the text itself with st.text; plots escape it for Plotly's own HTML-like labels.
-def alert(box: Callable, headline: str, detail: str) -> None:
-    """A coloured box (st.error, st.warning…) with a fixed headline, the user-text detail as plain text below."""
-    box(headline)
-    st.text(detail)
-
-
-def plot_label(text: str) -> str:
-    """Text for a Plotly label: Plotly reads <b>, <a href=…> and &entities; in labels, so escape them."""
-    return html.escape(text, quote=False)
 
 
 # --- cached loaders ------------------------------------------------------------------------------------
@@ -99,7 +81,7 @@ def uploaded_vectors_input() -> tuple[WordVectors | None, str | None]:
         return (uploaded_vectors(ui.content_hash(content), content, fmt, upload.name),
                 f"upload:{ui.content_hash(content)}:{fmt}")
     except VectorFileError as e:
-        alert(st.error, "This vectors file cannot be used:", str(e))
+        ui.alert(st.error, "This vectors file cannot be used:", str(e))
         return None, None
 
 
@@ -166,7 +148,7 @@ def analogy_plot(wv: WordVectors, terms, answer: str | None, neighbours: list[st
     kinds = ["input" if w in input_words else ("answer" if w == answer else "neighbour") for w in words]
     for kind, colour, size in (("input", "#1f77b4", 13), ("answer", "#d62728", 15), ("neighbour", "#7f7f7f", 9)):
         pick = [i for i, k in enumerate(kinds) if k == kind]
-        fig.add_scatter(x=xy[pick, 0], y=xy[pick, 1], mode="markers+text", text=[plot_label(words[i]) for i in pick],
+        fig.add_scatter(x=xy[pick, 0], y=xy[pick, 1], mode="markers+text", text=[ui.plot_label(words[i]) for i in pick],
                         textposition="top center", marker=dict(size=size, color=colour), name=kind)
     fig.add_scatter(x=[xy[-1, 0]], y=[xy[-1, 1]], mode="markers+text", text=["b − a + c" if answer else "Σ wᵢ vᵢ"],
                     textposition="bottom center", marker=dict(symbol="x", size=12, color="black"), name="target")
@@ -192,7 +174,7 @@ def expression_input() -> tuple[list | None, str | None, int, bool]:
     try:
         terms, expected = parse_expression(st.session_state.expression)
     except ExpressionError as e:
-        alert(st.warning, "Check the expression:", str(e))
+        ui.alert(st.warning, "Check the expression:", str(e))
         terms, expected = None, None
     return terms, expected, topn, keep_inputs
 
@@ -233,7 +215,7 @@ def playground(wv: WordVectors, restrict: int) -> None:
     if len(unknown) == len(terms):
         st.caption("None of the words is known: check the spelling, or switch vectors in the sidebar.")
     if expected and expected not in wv:
-        alert(st.warning, "The expected word is unknown, so its rank is not shown:",
+        ui.alert(st.warning, "The expected word is unknown, so its rank is not shown:",
               str(UnknownWord(expected, wv.suggest(expected))))
         expected = None
     if not unknown:
@@ -242,11 +224,11 @@ def playground(wv: WordVectors, restrict: int) -> None:
 
 # --- custom axes -------------------------------------------------------------------------------------
 def axes_plot(xy: np.ndarray, words: list[str], axis_words: list[str]) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[plot_label(w) for w in words],
+    fig = go.Figure(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[ui.plot_label(w) for w in words],
                                textposition="top center", marker=dict(size=9, color="#1f77b4")))
     fig.update_layout(height=520, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis_title=plot_label(f"{axis_words[0]} → {axis_words[1]}"),
-                      yaxis_title=plot_label(f"{axis_words[2]} → {axis_words[3]}"))
+                      xaxis_title=ui.plot_label(f"{axis_words[0]} → {axis_words[1]}"),
+                      yaxis_title=ui.plot_label(f"{axis_words[2]} → {axis_words[3]}"))
     return fig
 
 
@@ -262,13 +244,13 @@ def custom_axes(wv: WordVectors) -> None:
     known = [w for w in listed if w in wv][:MAX_AXIS_WORDS]
     missing = [w for w in listed if w not in wv]
     if missing:
-        alert(st.warning, "Not in the vocabulary, left out:", ", ".join(missing[:20]) + (" …" if len(missing) > 20 else ""))
+        ui.alert(st.warning, "Not in the vocabulary, left out:", ", ".join(missing[:20]) + (" …" if len(missing) > 20 else ""))
     if len([w for w in listed if w in wv]) > MAX_AXIS_WORDS:
         st.warning(f"Only the first {MAX_AXIS_WORDS} words are placed.")
     axis_words = [x_from.strip(), x_to.strip(), y_from.strip(), y_to.strip()]
     bad_axes = [w or "(empty)" for w in axis_words if not w or w not in wv]
     if bad_axes:
-        alert(st.warning, "Axis words not in the vocabulary (pick words these vectors know):", ", ".join(bad_axes))
+        ui.alert(st.warning, "Axis words not in the vocabulary (pick words these vectors know):", ", ".join(bad_axes))
         return
     if not known:
         st.info("Type some words to place.")
@@ -276,7 +258,7 @@ def custom_axes(wv: WordVectors) -> None:
     try:
         xy = axis_coordinates(wv, known, (axis_words[0], axis_words[1]), (axis_words[2], axis_words[3]))
     except ValueError as e:
-        alert(st.error, "This axis cannot be drawn:", str(e))
+        ui.alert(st.error, "This axis cannot be drawn:", str(e))
         return
     st.plotly_chart(axes_plot(xy, known, axis_words), key="axes-plot")
     st.caption("Coordinate = cosine-normalised vector · unit direction (to − from). The two directions are "
@@ -400,9 +382,9 @@ def corpus_input() -> tuple[str, dict[str, str], list[list[str]] | None]:
             try:
                 sentences, warning = uploaded_corpus(ui.content_hash(content), content, upload.name)
                 if warning:
-                    alert(st.warning, "Your corpus was read with a fallback:", warning)
+                    ui.alert(st.warning, "Your corpus was read with a fallback:", warning)
             except CorpusError as e:
-                alert(st.error, "This corpus cannot be used:", str(e))
+                ui.alert(st.error, "This corpus cannot be used:", str(e))
     else:
         sentences = corpus(corpus_name)
         st.caption(CORPORA[corpus_name].about)
@@ -439,7 +421,7 @@ def train_progress() -> None:
         st.button("Stop training", on_click=slot.job.stop, key="w2v-stop")
         return
     if snap.state == "failed":
-        alert(st.error, "Training failed:", snap.error)
+        ui.alert(st.error, "Training failed:", snap.error)
         return
     st.success(f"Training {snap.state} after {snap.seconds:.1f} s. Pick “Trained in this session” under Vectors in "
                "the sidebar to use these vectors in the playground and the benchmark.")

@@ -187,6 +187,12 @@ def open_page(live_navigation):
     return open_
 
 
+def said(at) -> list[str]:
+    """What an AppTest page tells its user in error boxes and plain text: ui.alert shows a fixed headline in the
+    box and the detail (which may hold user text) as st.text below it."""
+    return [str(e.value) for e in at.error] + [str(t.value) for t in at.text]
+
+
 # --- real-browser helpers ----------------------------------------------------------------------
 # Every visible picture on the page has loaded (the hidden sprite sheets do not count).
 IMAGES_LOADED = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] img'))

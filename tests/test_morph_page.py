@@ -5,6 +5,7 @@ import io
 
 import numpy as np
 import pytest
+from conftest import said
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -103,7 +104,7 @@ def test_tiny_and_thin_photos_get_a_crop_and_a_box_to_move_where_there_is_room(a
 def test_not_an_image_gets_a_message(at):
     upload(at, "A", b"definitely not a photo")
     assert not at.exception
-    assert any("Not an image" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("Not an image" in e for e in said(at)), said(at)
 
 
 def test_attribute_vector_from_labels_and_absurd_strength(at):

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import said
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -137,7 +138,7 @@ def test_bad_perplexity_falls_back_to_pca():
     [box] = [n for n in at.number_input if n.label == "t-SNE perplexity"]
     box.set_value(2000.0).run()  # digits has 1 797 points: perplexity must stay below (N − 1)/3
     assert_ok(at, errors=True)
-    errors = texts(at.error)
+    errors = said(at)
     assert any("erplexity" in e and "PCA" in e for e in errors), errors
     assert_map(at)
 
@@ -174,20 +175,20 @@ def test_folder_box_names_the_allowed_folders(yours, tmp_path):
 def test_your_folder_outside_the_allowed_one(yours, tmp_path):
     for path in (f"{tmp_path}/../elsewhere", "/etc", "/no/such/folder", "../.."):
         at = your_folder(yours, path)
-        errors = texts(at.error)
-        assert errors == [f"Not an allowed folder: {path}. This server reads images only from folders inside "
-                          f"{tmp_path.resolve()} (hidden ones excluded)."], errors
+        assert texts(at.error) == ["These images cannot be used:"], texts(at.error)
+        assert f"Not an allowed folder: {path}. This server reads images only from folders inside " \
+               f"{tmp_path.resolve()} (hidden ones excluded)." in said(at), said(at)
 
 
 def test_your_folder_missing(yours, tmp_path):
     at = your_folder(yours, tmp_path / "no-such-folder")
-    assert any("not found" in e.lower() and "no-such-folder" in e for e in texts(at.error)), texts(at.error)
+    assert any("not found" in e.lower() and "no-such-folder" in e for e in said(at)), said(at)
 
 
 def test_your_folder_empty(yours, tmp_path):
     (tmp_path / "empty").mkdir()
     at = your_folder(yours, tmp_path / "empty")
-    assert any("empty" in e for e in texts(at.error)), texts(at.error)
+    assert any("empty" in e for e in said(at)), said(at)
 
 
 def test_your_folder_without_images(yours, tmp_path):
@@ -196,7 +197,7 @@ def test_your_folder_without_images(yours, tmp_path):
     (folder / "notes.txt").write_text("hello")
     (folder / "fake.png").write_bytes(b"not a png")
     at = your_folder(yours, folder)
-    errors = texts(at.error)
+    errors = said(at)
     assert any("No readable images" in e and "2 files skipped" in e for e in errors), errors
 
 
@@ -207,7 +208,7 @@ def test_your_labelled_folder_offers_training(yours, tmp_path):
         (folder / cls / f"{i}.png").write_bytes(png)
     at = your_folder(yours, folder)
     assert not at.error, texts(at.error)
-    assert any("12 images" in c for c in texts(at.caption)), texts(at.caption)
+    assert any("12 images" in c for c in texts(at.text)), texts(at.text)
     assert any("No model for this dataset yet" in i for i in texts(at.info)), texts(at.info)
     assert [t.label for t in at.tabs] == ["Map", "Train a model"]
     assert any(b.label == "Start training" for b in at.button)
@@ -225,8 +226,8 @@ def test_your_zip_upload(yours):
     [zip_box] = [u for u in yours.get("file_uploader") if ".zip" in u.label]
     zip_box.set_value(("shapes.zip", buf.getvalue(), "application/zip")).run()
     assert_ok(yours)
-    assert any("12 images" in c and "uploaded zip" in c for c in texts(yours.caption)), texts(yours.caption)
-    assert any("Skipped 1 file" in i for i in texts(yours.info)), texts(yours.info)
+    assert any("12 images" in c and "uploaded zip" in c for c in texts(yours.text)), texts(yours.text)
+    assert "Skipped 1 file that could not be read as images." in texts(yours.text), texts(yours.text)
     assert any("No model for this dataset yet" in i for i in texts(yours.info))
 
 
@@ -246,13 +247,13 @@ def test_upload_checkpoint_option():
     checkpoint_uploader(at).set_value(("junk.safetensors", b"not a checkpoint at all", "application/octet-stream"))
     at.run()
     assert_ok(at, errors=True)
-    assert any("safetensors" in e for e in texts(at.error)), texts(at.error)
-    assert any(e.startswith("junk.safetensors") for e in texts(at.error)), texts(at.error)  # the user's file, not a temp
+    assert any("safetensors" in e for e in said(at)), said(at)
+    assert any(e.startswith("junk.safetensors") for e in said(at)), said(at)  # the user's file, not a temp
 
     wrong = (ROOT / "checkpoints" / "mnist-conv-2.safetensors").read_bytes()
     checkpoint_uploader(at).set_value(("mnist.safetensors", wrong, "application/octet-stream")).run()
     assert_ok(at, errors=True)
-    assert any("expects (1, 28, 28)" in e for e in texts(at.error)), texts(at.error)
+    assert any("expects (1, 28, 28)" in e for e in said(at)), said(at)
 
     right = (ROOT / "checkpoints" / "digits-conv-8.safetensors").read_bytes()
     checkpoint_uploader(at).set_value(("digits.safetensors", right, "application/octet-stream")).run()

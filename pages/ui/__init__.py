@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import inspect
 import json
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import streamlit as st
@@ -35,6 +37,21 @@ def use_app_navigation() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+# User text (file and folder names, words, anything from an upload) never goes through Markdown: Streamlit parses
+# the body of st.markdown, st.caption, st.error… as Markdown, so `![i](//some.host/a.png)` there would make every
+# viewer's browser fetch that address. Messages that may hold such text keep a fixed headline in the coloured box
+# and show the text itself with st.text.
+def alert(box: Callable, headline: str, detail: str) -> None:
+    """A coloured box (st.error, st.warning…) with a fixed headline, the user-text detail as plain text below."""
+    box(headline)
+    st.text(detail)
+
+
+def plot_label(text: str) -> str:
+    """User text for a Plotly label: Plotly reads <b>, <a href=…> and &entities; in labels, so escape them."""
+    return html.escape(text, quote=False)
 
 
 def intro(title: str, formula: str, try_this: str, notice: str) -> None:
