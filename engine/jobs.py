@@ -1,11 +1,14 @@
 """Long jobs in the background: the server's training slots and their queue, run-once jobs and a pausable loop.
 
 Worker threads never touch the UI; callers poll lock-protected snapshots. Every long job holds one of SLOTS
-while it runs; when none is free it waits in their first-come, first-served queue and starts by itself.
+while it runs; when none is free it waits in their first-come, first-served queue and starts by itself. Workers
+run at a lower CPU priority than the threads answering requests.
 """
 from __future__ import annotations
 
 import copy
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -16,6 +19,18 @@ from typing import Callable
 from engine.device import job_slots
 
 RATE_SECONDS = 2.0  # PausableLoop.rate(): steps per second over this window
+JOB_NICE = int(os.environ.get("LATENTLAB_JOB_NICE", "10"))  # added to a worker thread's niceness (Linux)
+
+
+def lower_priority() -> None:
+    """Run the calling thread JOB_NICE steps nicer than it is (Linux sets niceness per thread; threads it starts
+    inherit it), so requests are served first; nothing on other systems."""
+    if JOB_NICE > 0 and sys.platform.startswith("linux"):
+        tid = threading.get_native_id()
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + JOB_NICE))
+        except OSError:  # not allowed here: the job runs at the normal priority
+            pass
 
 
 class Slots:
@@ -212,6 +227,7 @@ class BackgroundJob:
         raise NotImplementedError
 
     def _run(self) -> None:
+        lower_priority()
         if self._after is not None:
             self._after.join()  # one slot, one job at work: the replaced job ends its current step first
             self._after = None
@@ -340,6 +356,7 @@ class PausableLoop:
             self._marks.clear()
 
     def _work(self) -> None:
+        lower_priority()
         while True:
             with self._gate:
                 while self._waiting or not (self._ticket is not None or self._closed):

@@ -1,5 +1,7 @@
 """engine.jobs: background training that the UI polls, stops, and that never raises into the UI thread; the
-server's training slots and their first-come first-served queue."""
+server's training slots, their first-come first-served queue, and workers at a lower CPU priority."""
+import os
+import sys
 import threading
 import time
 
@@ -280,6 +282,32 @@ def test_slots_are_sized_from_the_machine_or_the_environment(monkeypatch):
     monkeypatch.setenv("LATENTLAB_JOB_SLOTS", "many")
     with pytest.raises(ValueError, match="LATENTLAB_JOB_SLOTS must be a whole number, got 'many'"):
         device.job_slots()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness per thread is Linux's")
+def test_workers_run_at_a_lower_priority_than_the_caller():
+    def nice():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen = []
+    loop = jobs.PausableLoop(lambda: seen.append(nice()), lambda e: None, name="latentlab-test-nice")
+    try:
+        loop.start()
+        wait_until(lambda: seen)
+    finally:
+        loop.close()
+    caller = nice()
+    assert seen[0] == min(19, caller + jobs.JOB_NICE) > caller
+
+    class Nice(jobs.BackgroundJob):
+        output = None
+
+        def _work(self):
+            seen.append(nice())
+            return False
+
+    assert wait_for(Nice(jobs.JobStatus()).start(), timeout=10).state == "done"
+    assert seen[-1] == seen[0] and nice() == caller  # the caller's own priority is unchanged
 
 
 def test_pausable_loop_steps_pauses_resumes_and_reports_errors():
