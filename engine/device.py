@@ -25,18 +25,33 @@ def pick_device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads; small models on 2 shared cores run fastest on one thread.
+def default_threads() -> int:
+    """Torch intra-op threads for this machine: LATENTLAB_THREADS, else 1 on machines with <= 2 cores, else half
+    the cores."""
+    env = os.environ.get("LATENTLAB_THREADS")
+    cores = os.cpu_count() or 1
+    return max(1, int(env)) if env else (1 if cores <= 2 else max(1, cores // 2))
 
-    Default: LATENTLAB_THREADS, else 1 thread on machines with <= 2 cores, else half the cores.
-    """
-    if threads is None:
-        env = os.environ.get("LATENTLAB_THREADS")
-        cores = os.cpu_count() or 1
-        threads = int(env) if env else (1 if cores <= 2 else max(1, cores // 2))
-    threads = max(1, int(threads))
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads (default: default_threads()); small models on 2 shared cores run fastest on one
+    thread."""
+    threads = max(1, int(threads)) if threads is not None else default_threads()
     torch.set_num_threads(threads)
     return threads
+
+
+def job_slots() -> int:
+    """How many training jobs this machine runs at once: LATENTLAB_JOB_SLOTS, else one per default_threads() CPU
+    cores (each job trains on that many threads) plus one per CUDA GPU; at least 1."""
+    env = os.environ.get("LATENTLAB_JOB_SLOTS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"LATENTLAB_JOB_SLOTS must be a whole number, got {env!r}.") from None
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return max(1, (os.cpu_count() or 1) // default_threads()) + gpus
 
 
 def describe(device: torch.device) -> str:

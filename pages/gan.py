@@ -85,17 +85,17 @@ def trainer_for(slot_name: str, build: dict, make) -> object | None:
     return slot.job
 
 
-def start_or_pause(trainer, key: str) -> None:
-    """The Play button's callback; a refusal (all training slots busy) is shown by controls() in the next rerun."""
-    from engine.jobs import TooManyJobs
+def start_or_pause(trainer) -> None:
+    """The Play button's callback: start (or queue for a training slot), or pause (or leave the queue)."""
+    if trainer.snapshot().state in ("running", "queued"):
+        trainer.pause()
+    else:
+        trainer.start()
 
-    try:
-        if trainer.snapshot().state == "running":
-            trainer.pause()
-        else:
-            trainer.start()
-    except TooManyJobs as e:
-        st.session_state[f"{key}-refused"], st.session_state[f"{key}-why"] = True, str(e)
+
+def poll_seconds(state: str, running_seconds: float) -> float | None:
+    """How often a live view is redrawn: while running, while queued (its place), else never."""
+    return {"running": running_seconds, "queued": ui.QUEUE_POLL_SECONDS}.get(state)
 
 
 def controls(trainer, hyper: dict, key: str) -> None:
@@ -106,12 +106,10 @@ def controls(trainer, hyper: dict, key: str) -> None:
             trainer.update(**changed)
     except ValueError as e:
         st.error(str(e))
-    if st.session_state.pop(f"{key}-refused", None):
-        st.error(st.session_state.pop(f"{key}-why", ""))
-    running = trainer.snapshot().state == "running"
+    started = trainer.snapshot().state in ("running", "queued")
     c1, c2 = st.columns(2)
-    c1.button("⏸ Pause" if running else "▶ Start", key=f"{key}-play", type="primary", width="stretch",
-              on_click=start_or_pause, args=(trainer, key))
+    c1.button("⏸ Pause" if started else "▶ Start", key=f"{key}-play", type="primary", width="stretch",
+              on_click=start_or_pause, args=(trainer,))
     c2.button("Reset", key=f"{key}-reset", width="stretch", help="New random networks, history cleared.",
               on_click=trainer.reset)
     c1, c2, c3 = st.columns(3)
@@ -151,10 +149,17 @@ def histograms(snap, height: int = 220) -> go.Figure:
     return fig
 
 
-def status_line(snap) -> None:
+def status_line(snap, shown: str) -> None:
+    """The trainer's state in one line; a full rerun when it is no longer the state the page was drawn for
+    (`shown`: queued → running, or running → diverged or done), so the Play button and the polling follow."""
+    if snap.state != shown:
+        st.rerun(scope="app")
     text = f"iteration {snap.iterations:,} · {snap.step:,} updates · {snap.steps_per_second:,.0f} it/s · {snap.seconds:.1f} s"
     if snap.state == "diverged":
         st.error(f"Training stopped: {snap.message}")
+    elif snap.state == "queued":
+        ui.queued_note(snap.queue)
+        st.caption(f"⏳ queued · {text}")
     elif snap.state == "running":
         st.caption(f"▶ running · {text}")
     else:
@@ -219,12 +224,12 @@ def two_d_settings() -> tuple[dict, dict]:
     return hyper, {"width": int(width), "depth": int(depth), "seed": int(seed)}
 
 
-def two_d_frame(trainer) -> None:
+def two_d_frame(trainer, shown: str) -> None:
     """The picture (server-drawn: a browser chart cannot redraw 5×/s here), status and the learning metric."""
     from engine.gan.view import jpeg_bytes, render_field
 
     snap = trainer.snapshot()
-    status_line(snap)
+    status_line(snap, shown)
     st.image(jpeg_bytes(render_field(snap, trainer.extent)), width="content")
     st.caption(":green[● real x] · :violet[● fake G(z)] · :violet[—] −∂L_G/∂G(z), where G's loss pushes each fake · "
                "grey lines: G's warped noise grid · background: D(x) from purple (fake, 0) to green (real, 1)")
@@ -233,10 +238,6 @@ def two_d_frame(trainer) -> None:
         c1, c2 = st.columns(2)
         c1.metric("Modes covered", f"{metric['modes_covered']} / {metric['modes']}")
         c2.metric("High-quality samples", f"{metric['high_quality']:.0%}", help="Within 3σ of some mode.")
-    if snap.state != "running" and st.session_state.get("gan-2d-was-running"):
-        st.session_state["gan-2d-was-running"] = False
-        st.rerun(scope="app")  # the Play button turns back from Pause (divergence, max steps)
-    st.session_state["gan-2d-was-running"] = snap.state == "running"
 
 
 def two_d_curves(trainer) -> None:
@@ -267,10 +268,10 @@ def two_d_view() -> None:
         controls(trainer, hyper, "gan2d")
         st.caption(f"Runs on {trainer.device}. Changes to loss, k, M, rates and batch apply at the next step; "
                    "data, width, layers and seed build new networks.")
-    running = trainer.snapshot().state == "running"
+    state = trainer.snapshot().state
     with right:
-        st.fragment(run_every=FRAME_SECONDS if running else None)(two_d_frame)(trainer)
-    st.fragment(run_every=CURVE_SECONDS if running else None)(two_d_curves)(trainer)
+        st.fragment(run_every=poll_seconds(state, FRAME_SECONDS))(two_d_frame)(trainer, state)
+    st.fragment(run_every=CURVE_SECONDS if state == "running" else None)(two_d_curves)(trainer)
 
 
 # --- image view -----------------------------------------------------------------------------------
@@ -325,9 +326,9 @@ def speed_note(trainer, to_pass: int | None) -> None:
     st.caption(text)
 
 
-def image_frame(trainer) -> None:
+def image_frame(trainer, shown: str) -> None:
     snap = trainer.snapshot()
-    status_line(snap)
+    status_line(snap, shown)
     c1, c2 = st.columns([3, 2])
     with c1:
         if snap.samples is not None:
@@ -387,10 +388,11 @@ def image_view() -> None:
         return
     with left:
         controls(trainer, hyper, "ganimg")
-        running = trainer.snapshot().state == "running"
-        st.fragment(run_every=IMAGE_SECONDS if running else None)(speed_note)(trainer, shipped_iterations_to_pass())
+        state = trainer.snapshot().state
+        st.fragment(run_every=IMAGE_SECONDS if state == "running" else None)(speed_note)(
+            trainer, shipped_iterations_to_pass())
     with right:
-        st.fragment(run_every=IMAGE_SECONDS if running else None)(image_frame)(trainer)
+        st.fragment(run_every=poll_seconds(state, IMAGE_SECONDS))(image_frame)(trainer, state)
         interpolation(trainer)
 
 

@@ -203,6 +203,13 @@ def loss_figure(snap) -> go.Figure:
 
 def gatys_progress(slot) -> None:
     snap = slot.job.snapshot()  # after the run ends the fragment polls on (cheaply) until the page reruns
+    if snap.queue:
+        ui.queued_note(snap.queue)
+        st.button("Leave the queue", on_click=slot.job.stop, key="gatys-stop")
+        return
+    if snap.state == "stopped" and slot.job.result is None:
+        st.caption("Left the queue before its turn: nothing was optimised.")
+        return
     if snap.error:
         st.error(snap.error)
     bar = snap.step / max(1, snap.steps_total)
@@ -226,19 +233,18 @@ def gatys_progress(slot) -> None:
 
 def gatys_panel(content: np.ndarray, network: str) -> None:
     from engine.style.gatys import GatysConfig, GatysJob
-    from engine.jobs import TooManyJobs
 
     texture = st.toggle("Texture synthesis only (α = 0, from noise)", key="gatys-texture")
     settings = gatys_settings(texture)
     names, _, styles = style_picker_for_gatys(network)
     slot = ui.job_slot("style-gatys")
     if st.button("Optimize", type="primary", key="gatys-start", disabled=not styles):
-        try:  # a running optimisation is replaced in its own slot; a refusal leaves the last run on screen
+        try:  # a running or queued optimisation is replaced in its own slot or place; bad settings leave the last run
             config = GatysConfig(**settings)
             notes = config.validate()
             slot.job = GatysJob(content, styles[0], config, preview_every=5).start(replacing=slot.job)
             slot.meta = {"style": names[0], "notes": notes}
-        except (ValueError, TooManyJobs) as e:  # engine.style.fast.StyleError: settings; all slots busy
+        except ValueError as e:  # engine.style.fast.StyleError: settings
             st.error(str(e))
     if slot.job is None:
         st.caption("Press Optimize: the image updates every 5 steps while the losses fall.")

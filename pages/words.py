@@ -8,7 +8,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from engine.device import configure_threads
-from engine.jobs import TooManyJobs
 from engine.words.corpora import CORPORA, MAX_CORPUS_BYTES, CorpusError, gensim_data, load_corpus, read_uploaded_corpus
 from engine.words.files import ExpressionError, VectorFileError, load_vectors, parse_expression, word2vec_text
 from engine.words.vectors import (GENSIM_GLOVE_6B_50D_30K, AnalogySection, UnknownWord, WordVectors, analogy_total,
@@ -400,6 +399,10 @@ def train_progress() -> None:
         st.caption("No vectors trained in this session yet.")
         return
     snap = slot.job.snapshot()
+    if snap.queue:
+        ui.queued_note(snap.queue)
+        st.button("Leave the queue", on_click=slot.job.stop, key="w2v-stop")
+        return
     frac = snap.words_done / snap.words_total if snap.words_total else 0.0
     st.progress(min(1.0, frac), text=f"{slot.meta.get('title', '')} · epoch {snap.epoch}/{snap.epochs} · "
                                      f"{snap.words_per_second:,.0f} words/s · {snap.seconds:.1f} s")
@@ -422,14 +425,16 @@ def train_progress() -> None:
         return
     if snap.state == "failed":
         ui.alert(st.error, "Training failed:", snap.error)
-        return
-    st.success(f"Training {snap.state} after {snap.seconds:.1f} s. Pick “Trained in this session” under Vectors in "
-               "the sidebar to use these vectors in the playground and the benchmark.")
-    st.download_button("Download (word2vec text format)", word2vec_text(slot.job.result), "vectors.txt",
-                       mime="text/plain", key="w2v-download")
+    elif slot.job.result is None:
+        st.caption("Left the queue before its turn: nothing was trained.")
+    else:
+        st.success(f"Training {snap.state} after {snap.seconds:.1f} s. Pick “Trained in this session” under Vectors "
+                   "in the sidebar to use these vectors in the playground and the benchmark.")
+        st.download_button("Download (word2vec text format)", word2vec_text(slot.job.result), "vectors.txt",
+                           mime="text/plain", key="w2v-download")
     if not slot.meta.get("shown_done"):
         slot.meta["shown_done"] = True
-        st.rerun(scope="app")  # the sidebar offers the new vectors
+        st.rerun(scope="app")  # the sidebar offers the new vectors; the form takes a new run
 
 
 def train_your_own() -> None:
@@ -463,7 +468,7 @@ def train_your_own() -> None:
             slot.job = Word2VecJob(sentences, config, probe_words).start()
             slot.meta = {"title": f"{model} ({backend}), {dim}-d, {choices[corpus_name]}", "shown_done": False}
             st.rerun()  # redraw the form with its button disabled while this job runs
-        except (ValueError, TooManyJobs) as e:
+        except ValueError as e:
             st.error(str(e))
     st.fragment(run_every=0.5 if running else None)(train_progress)()
 

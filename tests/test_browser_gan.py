@@ -8,7 +8,7 @@ import os
 import re
 
 import pytest
-from conftest import settle
+from conftest import serve, settle
 
 pytestmark = pytest.mark.browser
 
@@ -59,12 +59,22 @@ def test_2d_training_runs_live_and_pause_stops_it(app_url, page, shot):
     assert iteration(page) == paused, "training went on after Pause"
 
 
-def test_two_tabs_train_separately_and_a_closed_tab_frees_its_trainers(app_url, browser):
-    """Two tabs are two sessions: separate trainers, one shared cap of 2, and closing a tab releases its slots."""
+@pytest.fixture(scope="module")
+def two_slot_url():
+    """A server of its own with 2 training slots, whatever the machine, so one tab can fill it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LATENTLAB_JOB_SLOTS", "2")
+        with serve(log_name="streamlit-test-two-slots.log") as url:
+            yield url
+
+
+def test_two_tabs_train_separately_and_a_closed_tab_frees_its_place(two_slot_url, browser):
+    """Two tabs are two sessions: separate trainers and one shared pool of 2 slots; a Start when both are busy
+    waits in the queue, and closing the tab that holds them lets the queued trainer run by itself."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     first, second = context.new_page(), context.new_page()
     for tab in (first, second):
-        tab.goto(app_url + "/gan")
+        tab.goto(two_slot_url + "/gan")
         tab.get_by_role("button", name="▶ Start").first.wait_for(timeout=60_000)
         settle(tab)
     click_until(first, "▶ Start", "⏸ Pause")  # the 2-D view
@@ -72,22 +82,12 @@ def test_two_tabs_train_separately_and_a_closed_tab_frees_its_trainers(app_url, 
     click_until(first, "▶ Start", "⏸ Pause")  # the image view (the 2-D view's buttons are hidden now)
 
     assert iteration(second) == 0  # the other tab's trainer is its own
-    second.get_by_role("button", name="▶ Start").first.click()
-    second.get_by_text("already training").first.wait_for(timeout=30_000)
-    assert second.get_by_role("button", name="▶ Start").first.is_visible()
+    click_until(second, "▶ Start", "⏸ Pause")  # Pause also leaves the queue
+    second.get_by_text("Queued: position 1 of 1 — starts by itself when a slot frees").first.wait_for(timeout=30_000)
+    assert "queued" in second.evaluate(STATUS) and iteration(second) == 0
 
-    first.close()  # its session ends after server.disconnectedSessionTTL (15 s) and stops both trainers
-    deadline = 60_000
-    while deadline > 0:
-        second.wait_for_timeout(5_000)
-        deadline -= 5_000
-        second.get_by_role("button", name="▶ Start").first.click()
-        try:
-            second.get_by_role("button", name="⏸ Pause").first.wait_for(timeout=5_000)
-            break
-        except Exception:
-            deadline -= 5_000
-    else:
-        raise AssertionError("the closed tab's trainers still hold the training slots after 60 s")
+    first.close()  # its session ends after server.disconnectedSessionTTL (15 s) and closes both trainers
+    second.wait_for_function(ITERATION_ABOVE, arg=0, timeout=120_000)  # no click: it starts by itself
+    assert second.get_by_text("Queued:").count() == 0 and "running" in second.evaluate(STATUS)
     click_until(second, "⏸ Pause", "▶ Start")
     context.close()

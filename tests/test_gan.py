@@ -225,15 +225,28 @@ def test_max_steps_ends_in_done(made):
     wait_until(lambda: t.snapshot().state == "done" and t.snapshot().iterations == 40)
 
 
-def test_running_trainers_take_training_slots(made):
-    trainers = [made(small()) for _ in range(jobs.MAX_RUNNING_JOBS + 1)]
-    for t in trainers[:-1]:
+def test_running_trainers_take_training_slots_and_the_next_one_queues(made):
+    trainers = [made(small()) for _ in range(jobs.SLOTS.free + 2)]
+    for t in trainers[:-2]:
         t.start()
-    with pytest.raises(jobs.TooManyJobs, match="already training"):
-        trainers[-1].start()
-    trainers[0].pause()  # gives its slot back
-    trainers[-1].start()
-    assert trainers[-1].snapshot().state == "running"
+    assert jobs.SLOTS.free == 0
+    waiting, last = trainers[-2], trainers[-1]
+    waiting.start()
+    last.start()
+    snap = waiting.snapshot()
+    assert (snap.state, snap.queue, snap.iterations) == ("queued", (1, 2), 0)
+    assert last.snapshot().queue == (2, 2)
+    waiting.pause()  # Pause while queued leaves the queue
+    assert waiting.snapshot().state == "paused" and last.snapshot().queue == (1, 1)
+    waiting.start()
+    assert waiting.snapshot().queue == (2, 2)  # back at the end
+    trainers[0].pause()  # gives its slot back: the first in the queue runs by itself
+    wait_until(lambda: last.snapshot().iterations > 0)
+    assert last.snapshot().state == "running" and last.snapshot().queue is None
+    assert waiting.snapshot().queue == (1, 1) and waiting.snapshot().iterations == 0
+    last.close()  # a closed trainer gives back its slot too
+    wait_until(lambda: waiting.snapshot().iterations > 0)
+    assert waiting.snapshot().state == "running"
 
 
 def test_reset_starts_over_and_update_changes_learning_rates(made):

@@ -7,6 +7,8 @@ import pytest
 from conftest import said
 from streamlit.testing.v1 import AppTest
 
+from busy import every_slot_busy
+
 
 
 @pytest.fixture
@@ -98,6 +100,31 @@ def test_both_views_train_at_once_in_one_session(at):
     click(at, "⏸ Pause", 0)
     click(at, "⏸ Pause", 0)
     assert "running" not in status(at, 0) and "running" not in status(at, 1)
+
+
+def test_start_with_every_slot_busy_queues_and_runs_by_itself_and_pause_leaves_the_queue(at):
+    from engine.jobs import SLOTS
+
+    def queue_notes():
+        return [i.value for i in at.info if i.value.startswith("Queued:")]
+
+    with every_slot_busy() as held:
+        click(at, "▶ Start")
+        assert queue_notes() == [queue_notes()[0]] and queue_notes()[0].startswith(
+            "Queued: position 1 of 1 — starts by itself when a slot frees")
+        assert status(at).startswith("⏳ queued · iteration ") and SLOTS.waiting == 1
+        click(at, "⏸ Pause")  # Pause while queued leaves the queue
+        assert queue_notes() == [] and SLOTS.waiting == 0 and "queued" not in status(at)
+        click(at, "▶ Start")
+        assert len(queue_notes()) == 1
+        held[0].release()  # a slot frees: it runs by itself, and the page shows it running
+        while "running" not in status(at):
+            time.sleep(0.1)
+            at.run()
+            assert not at.exception, [e.message for e in at.exception]
+        assert queue_notes() == [] and [b for b in at.button if b.key == "gan2d-play"][0].label == "⏸ Pause"
+        click(at, "⏸ Pause")
+    assert "running" not in status(at) and SLOTS.waiting == 0
 
 
 def test_own_images_from_a_zip_train_in_the_image_view(at):

@@ -16,6 +16,8 @@ from engine.jobs import wait_for
 from engine.style.gallery import load_sample, load_style
 from engine.style.fast import StyleError
 
+from busy import every_slot_busy
+
 torch.set_num_threads(1)
 
 
@@ -131,37 +133,28 @@ def test_vgg19_falls_back_offline_with_a_message(tmp_path, monkeypatch):
         backbones._cached.cache_clear()
 
 
-def test_job_refused_when_slots_are_busy_can_start_later():
-    from engine import jobs
-
+def test_job_queued_while_every_slot_is_busy_starts_when_one_frees():
     job = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=2, threads=1))
-    taken = 0
-    while jobs.SLOTS.try_acquire():  # every slot busy
-        taken += 1
-    try:
-        with pytest.raises(jobs.TooManyJobs):
-            job.start()
-    finally:
-        for _ in range(taken):
-            jobs.SLOTS.release()
-    assert wait_for(job.start(), 30).state == "done"
+    with every_slot_busy():
+        job.start()
+        snap = job.snapshot()
+        assert (snap.state, snap.queue, snap.step, snap.seconds) == ("queued", (1, 1), 0, 0.0)
+    snap = wait_for(job, 30)  # the slots are back: it runs
+    assert snap.state == "done" and snap.step == 2 and snap.best is not None
 
 
 def test_a_job_replacing_a_running_one_takes_its_slot_when_every_slot_is_busy():
     from engine import jobs
 
     old = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=10_000, threads=1)).start()
-    taken = 0
-    while jobs.SLOTS.try_acquire():  # every other slot busy
-        taken += 1
     try:
-        while old.snapshot().step < 2:
-            assert not old.snapshot().finished, old.snapshot().error
-        new = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=3, threads=1)).start(replacing=old)
-        assert wait_for(new, 60).state == "done" and new.snapshot().step == 3
-        assert old.snapshot().state == "stopped" and old.snapshot().best is not None  # stopped, its best kept
-        assert jobs.SLOTS.free == 1  # the slot they shared is given back once
+        with every_slot_busy():  # every other slot busy
+            while old.snapshot().step < 2:
+                assert not old.snapshot().finished, old.snapshot().error
+            new = GatysJob(photo(32, 32), stripes(32), GatysConfig(size=32, steps=3, threads=1)).start(replacing=old)
+            assert new.snapshot().queue is None  # not queued behind the others
+            assert wait_for(new, 60).state == "done" and new.snapshot().step == 3
+            assert old.snapshot().state == "stopped" and old.snapshot().best is not None  # stopped, its best kept
+            assert jobs.SLOTS.free == 1  # the slot they shared is given back once
     finally:
         old.stop()
-        for _ in range(taken):
-            jobs.SLOTS.release()

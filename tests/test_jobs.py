@@ -1,4 +1,7 @@
-"""engine.jobs: background training that the UI polls, stops, and that never raises into the UI thread."""
+"""engine.jobs: background training that the UI polls, stops, and that never raises into the UI thread; the
+server's training slots, their first-come first-served queue, and workers at a lower CPU priority."""
+import os
+import sys
 import threading
 import time
 
@@ -9,10 +12,11 @@ import torch
 from engine import jobs
 from engine.data import load_dataset
 from engine.device import configure_threads
-from engine.jobs import MAX_RUNNING_JOBS, TooManyJobs, wait_for
+from engine.jobs import wait_for
 from engine.latent.jobs import TrainingJob
 from engine.latent.models import AEConfig, Autoencoder
 from engine.latent.train import TrainConfig
+from busy import every_slot_busy
 from waiting import wait_until
 
 configure_threads(1)
@@ -26,11 +30,11 @@ def digits():
 @pytest.fixture
 def started():
     """Start jobs through this, so every job is stopped and joined even when a test fails; afterwards every job
-    has finished and every slot it took is free again."""
+    has finished, every slot it took is free again and none waits in the queue."""
     made, free = [], jobs.SLOTS.free
 
-    def start(model, images, config):
-        job = TrainingJob(model, images, config).start()
+    def start(model, images, config, replacing=None):
+        job = TrainingJob(model, images, config).start(replacing)
         made.append(job)
         return job
 
@@ -40,7 +44,7 @@ def started():
     for job in made:
         job.join(10)
     assert all(job.snapshot().finished for job in made)
-    assert jobs.SLOTS.free == free
+    assert jobs.SLOTS.free == free and jobs.SLOTS.waiting == 0
 
 
 def model(seed=0):
@@ -131,89 +135,179 @@ def test_snapshots_are_consistent_while_training(digits, started):
     assert job.snapshot().state == "done" and 123.0 not in job.snapshot().losses
 
 
-def test_too_many_jobs_and_slot_release(digits, started):
-    assert jobs.SLOTS.size == MAX_RUNNING_JOBS
-    running = [started(model(i), digits, config(epochs=10_000)) for i in range(jobs.SLOTS.free)]
-    wait_until(lambda: all(j.snapshot().step > 0 for j in running))
-    assert jobs.SLOTS.free == 0 and jobs.SLOTS.busy == MAX_RUNNING_JOBS
-    extra = TrainingJob(model(), digits, config(epochs=1))
-    with pytest.raises(TooManyJobs, match=f"{MAX_RUNNING_JOBS} models are already training"):
-        extra.start()
-    assert extra.snapshot().state == "running" and jobs.SLOTS.free == 0  # refused: it holds no slot
-    running[0].stop()
-    assert wait_for(running[0], timeout=10).state == "stopped" and jobs.SLOTS.free == 1
-    assert wait_for(extra.start(), timeout=20).state == "done"  # the refused job starts in the freed slot
-    running[-1].stop()
-    wait_for(running[-1], timeout=10)
-    # failed jobs give their slot back too
-    for _ in range(MAX_RUNNING_JOBS + 1):
-        assert wait_for(started(model(), digits[:, :, :4], config()), timeout=10).state == "failed"
-    assert wait_for(started(model(), digits, config(epochs=1)), timeout=20).state == "done"
+def ended(job):
+    """The job's snapshot once it has finished (pytest-timeout guards a hang)."""
+    wait_until(lambda: job.snapshot().finished)
+    return job.snapshot()
+
+
+def test_with_every_slot_busy_a_new_job_is_queued_and_starts_when_a_slot_frees(digits, started):
+    with every_slot_busy() as held:
+        first = started(model(1), digits, config(epochs=10_000))
+        second = started(model(2), digits, config(epochs=1))
+        s1, s2 = first.snapshot(), second.snapshot()
+        assert (s1.state, s1.queue, s2.state, s2.queue) == ("queued", (1, 2), "queued", (2, 2))
+        assert not s1.finished and s1.step == 0 and jobs.SLOTS.free == 0 and jobs.SLOTS.waiting == 2
+        held[0].release()  # a slot frees: the first in the queue starts by itself, the second moves up
+        wait_until(lambda: first.snapshot().step > 0)
+        assert first.snapshot().state == "running" and first.snapshot().queue is None
+        s2 = second.snapshot()
+        assert (s2.state, s2.queue, s2.step) == ("queued", (1, 1), 0)  # every slot is still busy
+        first.stop()  # its slot goes to the second
+        assert ended(second).state == "done" and second.output is not None
+        assert ended(first).state == "stopped" and first.output is not None
+
+
+def test_a_stopped_queued_job_never_runs_and_the_ones_behind_move_up(digits, started):
+    with every_slot_busy():
+        queued = [started(model(i), digits, config(epochs=1)) for i in range(3)]
+        assert [j.snapshot().queue for j in queued] == [(1, 3), (2, 3), (3, 3)]
+        queued[1].stop()  # leaves at once, before its worker even looks
+        assert [j.snapshot().queue for j in (queued[0], queued[2])] == [(1, 2), (2, 2)]
+        stopped = ended(queued[1])
+        assert stopped.state == "stopped" and stopped.queue is None and stopped.step == 0 and queued[1].output is None
+        queued[0].stop()
+        assert queued[2].snapshot().queue == (1, 1)
+    assert ended(queued[2]).state == "done"  # the slots are back: it runs
+    assert queued[0].snapshot().state == "stopped" and queued[0].output is None  # never ran
+    assert jobs.SLOTS.waiting == 0
+
+
+def test_the_queue_is_first_come_first_served():
+    slots = jobs.Slots(2)
+    running = [slots.request(), slots.request()]
+    waiting = [slots.request() for _ in range(3)]
+    assert all(t.granted for t in running) and slots.free == 0 and slots.busy == 2
+    assert [t.place() for t in waiting] == [(1, 3), (2, 3), (3, 3)] and slots.waiting == 3
+    running[1].release()  # its slot goes to the first in the queue
+    assert waiting[0].granted and waiting[0].place() is None and slots.free == 0
+    assert [t.place() for t in waiting[1:]] == [(1, 2), (2, 2)]
+    assert waiting[2].leave_queue() and not waiting[2].leave_queue() and waiting[1].place() == (1, 1)
+    assert not waiting[0].leave_queue()  # holding a slot: release() gives it back
+    heir = waiting[1].hand_over()  # its place, to a new ticket; nothing given back
+    assert heir.place() == (1, 1) and waiting[1].place() is None and waiting[1].hand_over() is None
+    for t in (running[0], waiting[0], running[0], waiting[2]):  # twice, or after leaving: nothing more
+        t.release()
+    assert heir.granted and slots.busy == 1 and slots.waiting == 0
+    assert slots.request().granted and slots.free == 0
+    with pytest.raises(ValueError, match="at least 1"):
+        jobs.Slots(0)
+
+
+def test_a_waiting_ticket_wakes_when_granted_or_when_it_leaves():
+    slots = jobs.Slots(1)
+    holder, first, second = slots.request(), slots.request(), slots.request()
+    answers = []
+    waiters = [threading.Thread(target=lambda t=t: answers.append((t, t.wait()))) for t in (first, second)]
+    for w in waiters:
+        w.start()
+    second.leave_queue()
+    holder.release()
+    for w in waiters:
+        w.join(30)
+    assert sorted(answers, key=lambda a: a[0] is second) == [(first, True), (second, False)]
 
 
 def test_a_second_start_is_refused_and_takes_no_slot(digits, started):
     job = started(model(), digits, config(epochs=10_000))
-    free_before = jobs.SLOTS.free
+    free_before, waiting_before = jobs.SLOTS.free, jobs.SLOTS.waiting
     with pytest.raises(RuntimeError, match="already been started"):
         job.start()
-    assert jobs.SLOTS.free == free_before
+    assert jobs.SLOTS.free == free_before and jobs.SLOTS.waiting == waiting_before
     job.stop()
     assert wait_for(job, timeout=20).state == "stopped"
 
 
-@pytest.fixture
-def other_users():
-    """take(): every free slot taken, as by other sessions' jobs; all given back afterwards."""
-    taken = []
-
-    def take():
-        while jobs.SLOTS.try_acquire():
-            taken.append(1)
-
-    yield take
-    for _ in taken:
-        jobs.SLOTS.release()
-
-
-def test_a_replacing_job_takes_over_the_slot_of_the_job_it_replaces(digits, started, other_users):
+def test_a_replacing_job_takes_over_the_slot_of_the_job_it_replaces(digits, started):
     old = started(model(), digits, config(epochs=10_000))
     wait_until(lambda: old.snapshot().step > 0)
-    other_users()  # every other slot busy: a plain start would be refused
-    new = TrainingJob(model(1), digits, config(epochs=2))
-    assert new.start(replacing=old) is new  # the old job's slot is handed over: not refused
-    assert jobs.SLOTS.free == 0  # and no second slot was taken
-    while not new.snapshot().finished:  # the new job works only once the old one has ended
-        assert new.snapshot().step == 0 or old.snapshot().finished
-        time.sleep(0.001)
-    assert old.snapshot().state == "stopped" and new.snapshot().state == "done", new.snapshot().error
-    assert old.result.stopped and len(new.snapshot().losses) == new.snapshot().steps_total
-    assert jobs.SLOTS.free == 1  # the two jobs gave back one slot, once: the one they shared
+    with every_slot_busy():  # every other slot busy: a plain start would queue
+        new = TrainingJob(model(1), digits, config(epochs=2))
+        assert new.start(replacing=old) is new  # the old job's slot is handed over: not queued
+        assert new.snapshot().queue is None and jobs.SLOTS.free == 0 and jobs.SLOTS.waiting == 0  # no second slot
+        while not new.snapshot().finished:  # the new job works only once the old one has ended
+            assert new.snapshot().step == 0 or old.snapshot().finished
+            time.sleep(0.001)
+        assert old.snapshot().state == "stopped" and new.snapshot().state == "done", new.snapshot().error
+        assert old.result.stopped and len(new.snapshot().losses) == new.snapshot().steps_total
+        assert jobs.SLOTS.free == 1  # the two jobs gave back one slot, once: the one they shared
 
 
-def test_replacing_a_finished_job_needs_a_free_slot_and_changes_nothing_when_refused(digits, started, other_users):
+def test_a_replacing_job_takes_over_the_queue_place_of_the_job_it_replaces(digits, started):
+    with every_slot_busy():
+        ahead = started(model(1), digits, config(epochs=1))
+        old = started(model(2), digits, config(epochs=1))
+        behind = started(model(3), digits, config(epochs=1))
+        new = started(model(4), digits, config(epochs=1), replacing=old)
+        assert [j.snapshot().queue for j in (ahead, new, behind)] == [(1, 3), (2, 3), (3, 3)]  # the same places
+        assert ended(old).state == "stopped" and old.output is None  # it never ran
+    for job in (ahead, new, behind):
+        assert ended(job).state == "done"
+
+
+def test_replacing_a_finished_job_queues_and_leaves_the_finished_job_as_it_is(digits, started):
     old = started(model(), digits, config(epochs=1))
     assert wait_for(old, timeout=20).state == "done"
-    other_users()
-    new = TrainingJob(model(1), digits, config(epochs=1))
-    with pytest.raises(TooManyJobs):
-        new.start(replacing=old)
-    assert old.snapshot().state == "done" and old.output is not None  # the finished job and its model stay
-    assert new.snapshot().step == 0 and jobs.SLOTS.free == 0  # the refused job holds no slot
+    with every_slot_busy():
+        new = started(model(1), digits, config(epochs=1), replacing=old)  # nothing to hand over: it queues
+        assert new.snapshot().state == "queued" and new.snapshot().queue == (1, 1)
+        assert old.snapshot().state == "done" and old.output is not None  # the finished job and its model stay
+        new.stop()
+        assert ended(new).state == "stopped" and jobs.SLOTS.waiting == 0
 
 
-def test_slots_count_and_refuse_when_full():
-    slots = jobs.Slots(2)
-    assert slots.try_acquire() and slots.try_acquire() and not slots.try_acquire()
-    assert slots.busy == 2 and slots.free == 0
-    with pytest.raises(TooManyJobs, match="^2 models are already training on this server; wait a bit.$"):
-        slots.take("wait a bit.")
-    slots.release()
-    slots.take("wait a bit.")
-    slots.release()
-    slots.release()
-    assert slots.free == 2
-    with pytest.raises(RuntimeError, match="never taken"):
-        slots.release()
+def test_failed_jobs_give_their_slot_back(digits, started):
+    for _ in range(jobs.SLOTS.size + 1):
+        assert wait_for(started(model(), digits[:, :, :4], config()), timeout=10).state == "failed"
+    assert wait_for(started(model(), digits, config(epochs=1)), timeout=20).state == "done"
+
+
+def test_slots_are_sized_from_the_machine_or_the_environment(monkeypatch):
+    from engine import device
+
+    monkeypatch.delenv("LATENTLAB_THREADS", raising=False)
+    monkeypatch.delenv("LATENTLAB_JOB_SLOTS", raising=False)
+    monkeypatch.setattr(device.torch.cuda, "is_available", lambda: False)
+    for cores, slots in ((1, 1), (2, 2), (16, 2)):  # one job per default_threads() cores: 1 thread on ≤ 2 cores
+        monkeypatch.setattr(device.os, "cpu_count", lambda c=cores: c)
+        assert device.job_slots() == slots, cores
+    monkeypatch.setenv("LATENTLAB_THREADS", "1")
+    assert device.job_slots() == 16
+    monkeypatch.setattr(device.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device.torch.cuda, "device_count", lambda: 2)
+    assert device.job_slots() == 18  # plus one per GPU
+    for env, slots in (("3", 3), ("0", 1), ("-2", 1)):
+        monkeypatch.setenv("LATENTLAB_JOB_SLOTS", env)
+        assert device.job_slots() == slots
+    monkeypatch.setenv("LATENTLAB_JOB_SLOTS", "many")
+    with pytest.raises(ValueError, match="LATENTLAB_JOB_SLOTS must be a whole number, got 'many'"):
+        device.job_slots()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness per thread is Linux's")
+def test_workers_run_at_a_lower_priority_than_the_caller():
+    def nice():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen = []
+    loop = jobs.PausableLoop(lambda: seen.append(nice()), lambda e: None, name="latentlab-test-nice")
+    try:
+        loop.start()
+        wait_until(lambda: seen)
+    finally:
+        loop.close()
+    caller = nice()
+    assert seen[0] == min(19, caller + jobs.JOB_NICE) > caller
+
+    class Nice(jobs.BackgroundJob):
+        output = None
+
+        def _work(self):
+            seen.append(nice())
+            return False
+
+    assert wait_for(Nice(jobs.JobStatus()).start(), timeout=10).state == "done"
+    assert seen[-1] == seen[0] and nice() == caller  # the caller's own priority is unchanged
 
 
 def test_pausable_loop_steps_pauses_resumes_and_reports_errors():
@@ -227,12 +321,12 @@ def test_pausable_loop_steps_pauses_resumes_and_reports_errors():
     free = jobs.SLOTS.free
     loop = jobs.PausableLoop(step, errors.append, name="latentlab-test-loop")
     try:
-        assert loop.start("wait.") and loop.running and jobs.SLOTS.free == free - 1
-        assert not loop.start("wait.")  # already running: no second slot
+        assert loop.start() and loop.running and jobs.SLOTS.free == free - 1
+        assert not loop.start()  # already running: no second slot
         wait_until(lambda: errors)
         assert str(errors[0]) == "boom" and len(steps) == 50  # the error paused it and gave back the slot
         assert not loop.running and jobs.SLOTS.free == free and loop.rate() == 0.0
-        assert loop.start("wait.")  # resumes
+        assert loop.start()  # resumes
         wait_until(lambda: len(steps) > 60 and loop.rate() > 0)
         with loop.exclusive():  # no step runs while a caller holds the loop
             held = len(steps)
@@ -247,7 +341,25 @@ def test_pausable_loop_steps_pauses_resumes_and_reports_errors():
         assert loop.seconds == 0.0
     finally:
         loop.close()
-    assert not loop.start("wait.") and jobs.SLOTS.free == free  # closed for good
+    assert not loop.start() and jobs.SLOTS.free == free  # closed for good
+
+
+def test_a_pausable_loop_queues_when_every_slot_is_busy_and_pause_leaves_the_queue():
+    steps, free = [], jobs.SLOTS.free
+    loop = jobs.PausableLoop(lambda: steps.append(1), lambda e: None, name="latentlab-test-queued-loop")
+    try:
+        with every_slot_busy() as held:
+            assert loop.start() and loop.started and not loop.running and loop.place() == (1, 1)
+            assert not loop.start() and jobs.SLOTS.waiting == 1  # already waiting: one place
+            assert loop.pause() and not loop.started and loop.place() is None and jobs.SLOTS.waiting == 0
+            assert loop.start() and loop.place() == (1, 1)
+            assert steps == [] and loop.seconds == 0.0 and loop.rate() == 0.0  # no step, no clock while queued
+            held[0].release()  # runs by itself in the freed slot
+            wait_until(lambda: len(steps) > 5)
+            assert loop.running and loop.place() is None and loop.seconds > 0 and jobs.SLOTS.free == 0
+    finally:
+        loop.close()
+    assert jobs.SLOTS.waiting == 0 and jobs.SLOTS.free == free  # the slot it ran in is back
 
 
 # --- word2vec in the background ------------------------------------------------------------------

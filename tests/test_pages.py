@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from engine.latent.checkpoints import read_card
 
+from busy import every_slot_busy
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 EXPLORER = "pages/explorer.py"
@@ -288,6 +290,40 @@ def test_train_from_the_page(live_navigation):
     model_radio(at).set_value(trained[0]).run()
     assert_ok(at)
     assert_map(at)
+
+
+def test_training_with_every_slot_busy_waits_in_the_queue(live_navigation):
+    from engine.jobs import SLOTS
+
+    def queue_notes():
+        return [i for i in texts(at.info) if i.startswith("Queued:")]
+
+    def start():
+        return [b for b in at.button if b.label == "Start training"][0]
+
+    at = explorer("digits")
+    [epochs] = [n for n in at.number_input if n.label == "Epochs"]
+    epochs.set_value(1)
+    with every_slot_busy() as held:
+        start().click().run()
+        assert_ok(at)
+        assert len(queue_notes()) == 1 and queue_notes()[0].startswith(
+            "Queued: position 1 of 1 — starts by itself when a slot frees"), queue_notes()
+        at.run()
+        assert start().disabled and SLOTS.waiting == 1  # one job per session and panel, queued ones included
+        [leave] = [b for b in at.button if b.label == "Leave the queue"]
+        leave.click().run()
+        assert_ok(at)
+        assert queue_notes() == [] and SLOTS.waiting == 0 and not start().disabled
+        assert "Left the queue before its turn: nothing was trained." in texts(at.caption)
+        start().click().run()
+        assert len(queue_notes()) == 1
+        held[0].release()  # a slot frees: it trains by itself
+        while not at.success:
+            time.sleep(0.3)
+            at.run()
+            assert_ok(at)
+    assert "Training done" in at.success[0].value and queue_notes() == []
 
 
 def test_full_dataset_offline_falls_back_with_a_message(monkeypatch, tmp_path):

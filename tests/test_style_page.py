@@ -10,6 +10,8 @@ from conftest import said
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from busy import every_slot_busy
+
 
 
 @pytest.fixture
@@ -106,54 +108,59 @@ def test_pressing_optimize_twice_replaces_the_run_and_huge_weights_are_clamped(a
     assert not progress.startswith("step 400 / 400")  # stopped early
 
 
-@pytest.fixture
-def other_users():
-    """take(): every free training slot taken, as by other sessions' jobs; all given back afterwards."""
-    from engine.jobs import SLOTS
-
-    taken = []
-
-    def take():
-        while SLOTS.try_acquire():
-            taken.append(1)
-
-    yield take
-    for _ in taken:
-        SLOTS.release()
-
-
 def progress_text(at: AppTest) -> str:
     """The optimisation's progress line; "" when none is on screen."""
     return next((p.proto.text for p in at.get("progress")), "")
 
 
-def test_optimize_again_while_every_slot_is_busy_replaces_the_run_in_its_own_slot(at, other_users):
+def test_optimize_again_while_every_slot_is_busy_replaces_the_run_in_its_own_slot(at):
     run_optimisation(at, steps=400)
-    other_users()  # the server is full: this session's run holds the last slot
-    at.number_input(key="gatys-steps").set_value(300).run()
-    at.button(key="gatys-start").click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    assert "/ 300 " in progress_text(at) and [b for b in at.button if b.key == "gatys-stop"]  # the new run, live
-    for _ in range(360):  # it works in the slot the first run handed over (polled, no time limit)
-        if "step 0 /" not in progress_text(at):
-            break
-        time.sleep(0.5)
-        at.run()
-    assert "step 0 /" not in progress_text(at), "the new run did not start"
-    at.button(key="gatys-stop").click().run()
-    assert wait_done(at).startswith("step ")
+    with every_slot_busy():  # the server is full: this session's run holds the last slot
+        at.number_input(key="gatys-steps").set_value(300).run()
+        at.button(key="gatys-start").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert "/ 300 " in progress_text(at) and [b for b in at.button if b.key == "gatys-stop"]  # the new run, live
+        for _ in range(360):  # it works in the slot the first run handed over (polled, no time limit)
+            if "step 0 /" not in progress_text(at):
+                break
+            time.sleep(0.5)
+            at.run()
+        assert "step 0 /" not in progress_text(at), "the new run did not start"
+        at.button(key="gatys-stop").click().run()
+        assert wait_done(at).startswith("step ")
 
 
-def test_a_refused_optimize_leaves_the_last_run_on_screen(at, other_users):
+def queue_notes(at: AppTest) -> list[str]:
+    return [i.value for i in at.info if i.value.startswith("Queued:")]
+
+
+def test_an_optimize_while_every_slot_is_busy_is_queued_and_starts_by_itself(at):
     run_optimisation(at, steps=3)
     assert wait_done(at).startswith("step 3 / 3")
-    other_users()  # the run has ended and given its slot back; now none is free
-    at.button(key="gatys-start").click().run()
-    assert not at.exception
-    assert any("already training on this server" in e for e in said(at)), said(at)
-    assert progress_text(at).startswith("step 3 / 3")  # the finished run, its best image and download stay
+    with every_slot_busy() as held:  # the run has ended and given its slot back; now none is free
+        at.button(key="gatys-start").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        notes = queue_notes(at)
+        assert len(notes) == 1 and notes[0].startswith("Queued: position 1 of 1 — starts by itself when a slot frees")
+        assert at.button(key="gatys-stop").label == "Leave the queue" and progress_text(at) == ""
+        at.run()
+        assert queue_notes(at) == notes  # still waiting: every slot is still busy
+        held[0].release()  # a slot frees: the queued run starts by itself
+        assert wait_done(at).startswith("step 3 / 3") and queue_notes(at) == []
     assert any(c.startswith("best so far") for c in image_captions(at)), image_captions(at)
     assert [b for b in at.get("download_button") if b.proto.label == "Download best PNG"]
+
+
+def test_leaving_the_queue_gives_up_the_place_and_optimizes_nothing(at):
+    from engine.jobs import SLOTS
+
+    with every_slot_busy():
+        run_optimisation(at, steps=3)
+        assert len(queue_notes(at)) == 1 and SLOTS.waiting == 1
+        at.button(key="gatys-stop").click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert SLOTS.waiting == 0 and queue_notes(at) == []
+        assert any("Left the queue before its turn" in c for c in captions(at)), captions(at)
 
 
 def test_per_layer_weights_reach_the_optimisation(at):

@@ -6,6 +6,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from busy import every_slot_busy
+
 WORDS = "pages/words.py"
 
 
@@ -176,6 +178,26 @@ def test_train_word2vec_then_use_the_vectors(at):
     assert_ok(at)
     express(at, "police")
     assert len(results(at)["3cosadd"]) == 10
+
+
+def test_training_with_every_slot_busy_waits_in_the_queue_and_starts_by_itself(at):
+    [epochs] = [n for n in at.number_input if n.label == "Epochs"]
+    epochs.set_value(1)
+    [backend] = [s for s in at.selectbox if s.label == "Backend"]
+    backend.set_value("gensim")
+    with every_slot_busy() as held:
+        [start] = [b for b in at.button if b.label == "Start training"]
+        start.click().run()
+        assert_ok(at)
+        notes = [i for i in texts(at.info) if i.startswith("Queued:")]
+        assert notes and notes[0].startswith("Queued: position 1 of 1 — starts by itself when a slot frees"), notes
+        assert [b.label for b in at.button if b.key == "w2v-stop"] == ["Leave the queue"]
+        held[0].release()  # a slot frees: the queued run starts, then finishes, by itself
+        while not at.success:
+            time.sleep(0.3)
+            at.run()
+            assert_ok(at)
+    assert "Training done" in at.success[0].value and not [i for i in texts(at.info) if i.startswith("Queued:")]
 
 
 def test_min_count_above_every_count_is_refused(at):

@@ -27,8 +27,9 @@ class GANSnapshot:
     fake batch in the bins HIST_EDGES.
     """
 
-    state: str = "paused"  # "paused", "running", "diverged", "done"
+    state: str = "paused"  # "paused", "queued" (for a training slot), "running", "diverged", "done"
     message: str = ""  # why it is not running, for the user
+    queue: tuple[int, int] | None = None  # while queued: (position k, 1-based; n waiting)
     step: int = 0  # parameter updates so far (D steps + G steps)
     iterations: int = 0
     loss_d: list[float] = dataclasses.field(default_factory=list)

@@ -27,7 +27,8 @@ class GANTrainer:
     """A GAN trained in a daemon thread that never touches the UI; every method is safe to call from the UI thread.
 
     `data`: as engine.gan.model.GAN takes it (None loads config.data). A running trainer holds one of
-    engine.jobs.SLOTS; start() raises engine.jobs.TooManyJobs when all are busy.
+    engine.jobs.SLOTS; start() queues it for one when all are busy (its snapshot says "queued" and where), and it
+    runs by itself when its turn comes.
     """
 
     def __init__(self, config: GANConfig, data: np.ndarray | None = None):
@@ -67,17 +68,17 @@ class GANTrainer:
     # ---- controls
 
     def start(self) -> GANTrainer:
-        """Train continuously in the background (no-op when running, diverged, done or closed)."""
+        """Train continuously in the background, or queue for a training slot (no-op when running or queued,
+        diverged, done or closed)."""
         with self._loop.exclusive():
-            if self._state not in ("diverged", "done") and self._loop.start(
-                    "pause one of them or wait, then press Start again."):
+            if self._state not in ("diverged", "done") and self._loop.start():
                 self._set_state("running", "")
         return self
 
     def pause(self, message: str | None = None) -> None:
-        """Stop after the current iteration; when this returns no further step is taken."""
+        """Stop after the current iteration, or leave the queue; when this returns no further step is taken."""
         with self._loop.exclusive():
-            if self._loop.running:
+            if self._loop.started:
                 self._halt("paused", message or f"Paused at iteration {self._gan.iterations}.")
 
     def step(self, which: str = "both", n: int = 1) -> None:
@@ -118,6 +119,9 @@ class GANTrainer:
             snap = copy.deepcopy(self._snap)
             rows = self._history.rows()
         snap.seconds, snap.steps_per_second = self._loop.seconds, self._loop.rate()
+        if snap.state == "running":
+            snap.queue = self._loop.place()
+            snap.state = "queued" if snap.queue else "running"
         for name, values in curves(rows).items():
             setattr(snap, name, values)
         return snap

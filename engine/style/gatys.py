@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from engine.style.backbones import DEFAULT_BACKBONE, Backbone, load_backbone
 from engine.device import configure_threads, pick_device
 from engine.imageio import fit_longest, resize, rgb_float, rgb_uint8
-from engine.jobs import BackgroundJob, JobStatus, TooManyJobs
+from engine.jobs import BackgroundJob, JobStatus
 from engine.style.fast import StyleError
 
 MAX_WEIGHT = 1e6  # larger loss weights are clamped (with a note): beyond it float32 losses lose the other terms
@@ -276,18 +276,13 @@ class GatysJob(BackgroundJob):
         super().__init__(GatysSnapshot("running", steps_total=self.config.steps))
         self.content, self.style, self.preview_every = content, style, max(1, preview_every)
         self.result: GatysResult | None = None
-        self._started_at: float | None = None
+        self._started_at: float | None = None  # when its work began (not while queued)
         self._best: torch.Tensor | None = None
 
     def start(self, replacing: BackgroundJob | None = None):
-        if self._started_at is not None:
+        if self.started:
             raise StyleError("This style transfer has already been started; stop it and start a new one.")
-        self._started_at = time.monotonic()
-        try:
-            return super().start(replacing)
-        except TooManyJobs:
-            self._started_at = None  # not started: may be retried
-            raise
+        return super().start(replacing)
 
     def _on_step(self, r: StepReport) -> None:
         preview = r.step == 1 or r.step % self.preview_every == 0 or r.step == r.steps_total
@@ -316,6 +311,7 @@ class GatysJob(BackgroundJob):
         return snap
 
     def _work(self) -> bool:
+        self._started_at = time.monotonic()
         backbone = load_backbone(self.config.backbone, self.config.download, pick_device(self.config.device))
         with self._lock:
             self._snap.backbone, self._snap.message = backbone.label, backbone.message

@@ -272,7 +272,8 @@ class Word2VecJob(BackgroundJob):
         super().__init__(Word2VecSnapshot("running", epochs=config.epochs))
         self.sentences, self.config, self.probes, self.probe_seconds = sentences, config, probes, probe_seconds
         self.result = None  # WordVectors once finished (also when stopped)
-        self._started, self._probed = time.monotonic(), -float("inf")
+        self._started: float | None = None  # when its work began (not while queued)
+        self._probed = -float("inf")
 
     @property
     def output(self):
@@ -294,11 +295,13 @@ class Word2VecJob(BackgroundJob):
 
     def snapshot(self) -> Word2VecSnapshot:
         snap = super().snapshot()
-        if not snap.finished:  # the clock runs between progress reports too (e.g. while examples are drawn)
-            snap.seconds = time.monotonic() - self._started
+        started = self._started
+        if not snap.finished and started is not None:  # the clock runs between reports (e.g. while examples are drawn)
+            snap.seconds = time.monotonic() - started
         return snap
 
     def _work(self) -> bool:
+        self._started = time.monotonic()
         self.result = train_word2vec(self.sentences, self.config, self._progress, self._stop.is_set)
         probes = probe_neighbours(self.result, self.probes)
         with self._lock:

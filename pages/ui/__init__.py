@@ -190,6 +190,17 @@ def job_slot(name: str) -> JobSlot:
     return JobSlot()
 
 
+QUEUE_POLL_SECONDS = 1.0  # a queued job's place is redrawn this often
+
+
+def queued_note(place: tuple[int, int]) -> None:
+    """Where a queued job stands: (position k, n waiting) from its snapshot."""
+    from engine.jobs import SLOTS
+
+    st.info(f"Queued: position {place[0]} of {place[1]} — starts by itself when a slot frees "
+            f"(all {SLOTS.size} training slots of this server are busy).")
+
+
 def loss_chart(losses: list[float], val_mse: list[float], height: int = 220):
     """Training loss per step (thin) and validation MSE per epoch (markers)."""
     import plotly.graph_objects as go
@@ -224,7 +235,6 @@ def training_panel(data, slot_name: str, default_kind: str = "conv", current: tu
     of it (its architecture fixed), so the shipped or cached model itself never changes."""
     import copy
 
-    from engine.jobs import TooManyJobs
     from engine.latent.jobs import TrainingJob
     from engine.latent.models import MODEL_KINDS, AEConfig, Autoencoder
     from engine.latent.train import TrainConfig
@@ -279,7 +289,7 @@ def training_panel(data, slot_name: str, default_kind: str = "conv", current: tu
             slot.meta = {"title": title, "shown_done": False,
                          "device": describe(pick_device())}
             running = True
-        except (ValueError, TooManyJobs) as e:
+        except ValueError as e:
             st.error(str(e))
     st.fragment(run_every=0.5 if running else None)(_training_progress)(slot_name)
 
@@ -290,6 +300,10 @@ def _training_progress(slot_name: str) -> None:
         st.caption("No model trained in this session yet.")
         return
     snap = slot.job.snapshot()
+    if snap.queue:
+        queued_note(snap.queue)
+        st.button("Leave the queue", on_click=slot.job.stop, key=f"{slot_name}-stop")
+        return
     frac = snap.step / snap.steps_total if snap.steps_total else 0.0
     st.progress(min(1.0, frac), text=f"{slot.meta.get('title', '')} · epoch {snap.epoch}/{snap.epochs} · "
                                      f"step {snap.step}/{snap.steps_total} · {snap.seconds:.1f} s")
@@ -301,6 +315,8 @@ def _training_progress(slot_name: str) -> None:
         return
     if snap.state == "failed":
         st.error(f"Training failed: {snap.error}")
+    elif slot.job.output is None:
+        st.caption("Left the queue before its turn: nothing was trained.")
     else:
         val = f", validation MSE {snap.val_mse[-1]:.5f}" if snap.val_mse else ""
         st.success(f"Training {snap.state} after {snap.seconds:.1f} s{val}. Pick “{slot.meta.get('title')}” "
