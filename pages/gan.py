@@ -74,6 +74,7 @@ def hyper_widgets(prefix: str, defaults: dict) -> dict:
 
 def trainer_for(slot_name: str, build: dict, make) -> object | None:
     """This session's trainer for `build` (the settings that need new networks); a changed build replaces it."""
+    ui.job_notice(slot_name, "GAN training")
     slot = ui.job_slot(slot_name)
     if slot.job is None or slot.meta.get("build") != build:
         slot.stop()
@@ -260,11 +261,10 @@ def two_d_view() -> None:
         if data == "custom" and points is None:
             return
         hyper, networks = two_d_settings()
-    build = {"data": data, "points": None if points is None else ui.content_hash(points.tobytes()), **networks}
-    trainer = trainer_for("gan-2d", build, lambda: GANTrainer(GANConfig(data=data, **networks, **hyper), points))
-    if trainer is None:
-        return
-    with left:
+        build = {"data": data, "points": None if points is None else ui.content_hash(points.tobytes()), **networks}
+        trainer = trainer_for("gan-2d", build, lambda: GANTrainer(GANConfig(data=data, **networks, **hyper), points))
+        if trainer is None:
+            return
         controls(trainer, hyper, "gan2d")
         st.caption(f"Runs on {trainer.device}. Changes to loss, k, M, rates and batch apply at the next step; "
                    "data, width, layers and seed build new networks.")
@@ -381,12 +381,11 @@ def image_view() -> None:
                 "shipped": "the shipped MNIST generator", "scratch": "random networks"}.get)
         hyper = hyper_widgets("ganimg", dict(loss="nonsaturating", k_d=1, m_g=1, lr_d=3e-4, lr_g=3e-4, gp_weight=10.0))
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="ganimg-seed")
-    build = {"data": data, "from": start_from, "seed": int(seed), "images": source}
-    with st.spinner("Building the networks…"):
-        trainer = trainer_for("gan-img", build, lambda: image_trainer(data, start_from, images, int(seed), hyper))
-    if trainer is None:
-        return
-    with left:
+        build = {"data": data, "from": start_from, "seed": int(seed), "images": source}
+        with st.spinner("Building the networks…"):
+            trainer = trainer_for("gan-img", build, lambda: image_trainer(data, start_from, images, int(seed), hyper))
+        if trainer is None:
+            return
         controls(trainer, hyper, "ganimg")
         state = trainer.snapshot().state
         st.fragment(run_every=IMAGE_SECONDS if state == "running" else None)(speed_note)(

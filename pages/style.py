@@ -246,6 +246,7 @@ def gatys_panel(content: np.ndarray, network: str) -> None:
             slot.meta = {"style": names[0], "notes": notes}
         except ValueError as e:  # engine.style.fast.StyleError: settings
             st.error(str(e))
+    ui.job_notice("style-gatys", "optimisation")
     if slot.job is None:
         st.caption("Press Optimize: the image updates every 5 steps while the losses fall.")
         return

@@ -470,6 +470,7 @@ def train_your_own() -> None:
             st.rerun()  # redraw the form with its button disabled while this job runs
         except ValueError as e:
             st.error(str(e))
+    ui.job_notice("words-train", "word2vec training")
     st.fragment(run_every=0.5 if running else None)(train_progress)()
 
 

@@ -298,3 +298,18 @@ def test_an_uploaded_corpus_is_named_as_text(at):
     [uploader] = at.get("file_uploader")
     uploader.set_value((FILE, b"\x00\x01\x02 binary", "application/octet-stream")).run()
     assert_shown_as_text(at, f"{FILE} looks like a binary file")
+
+
+def test_a_new_session_on_a_page_whose_job_was_running_says_it_is_gone(open_page):
+    """The server restarted (or the tab reloaded) while word2vec trained: the URL still carries the mark."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.query_params["job"] = "words-train"
+    at.run()
+    at.switch_page("pages/words.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any(w.value.startswith("Your word2vec training is gone: the server restarted") for w in at.warning)
+    assert "job" not in at.query_params  # said once

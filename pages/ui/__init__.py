@@ -190,6 +190,26 @@ def job_slot(name: str) -> JobSlot:
     return JobSlot()
 
 
+def job_notice(slot_name: str, what: str) -> None:
+    """Keep ?job=<slot_name> in the page's URL while this session's job in that slot is queued or running (call it
+    after the section's Start). A session that finds the mark but no such job of its own is a new session on the
+    same page — the server restarted, or the page was reloaded — so the job is gone: it says so, and the section's
+    Start button is there to run it again."""
+    slot, marks, gone = job_slot(slot_name), st.query_params.get_all("job"), f"job-gone-{slot_name}"
+    if slot.job is not None and slot.job.snapshot().state in ("running", "queued"):
+        st.session_state.pop(gone, None)
+        if slot_name not in marks:
+            st.query_params["job"] = [*marks, slot_name]
+        return
+    if slot_name in marks:
+        st.query_params["job"] = [m for m in marks if m != slot_name]
+        if slot.job is None:
+            st.session_state[gone] = True  # said until the next start
+    if st.session_state.get(gone):
+        st.warning(f"Your {what} is gone: the server restarted, or this page was reloaded, and either starts a "
+                   "new session. Start it again below.")
+
+
 QUEUE_POLL_SECONDS = 1.0  # a queued job's place is redrawn this often
 
 
@@ -291,6 +311,7 @@ def training_panel(data, slot_name: str, default_kind: str = "conv", current: tu
             running = True
         except ValueError as e:
             st.error(str(e))
+    job_notice(slot_name, "model's training")
     st.fragment(run_every=0.5 if running else None)(_training_progress)(slot_name)
 
 
