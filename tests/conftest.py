@@ -77,10 +77,11 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log", 
 
 @contextlib.contextmanager
 def nginx(upstream_ports: list[int], prefix: str = "latentlab", access_log: Path | None = None):
-    """nginx on a free loopback port with deploy/latentlab.nginx.conf, its upstream block listing `upstream_ports`;
-    yields the proxied app's URL (http://127.0.0.1:<port>/<prefix>) and stops nginx afterwards. With `access_log`,
-    nginx writes there one line per request: the replicas it tried ($upstream_addr, the last one answered), the
-    sticky-session route key, the status and the request line (a websocket's line when it closes)."""
+    """nginx on a free loopback port with deploy/latentlab.nginx.conf, its two lists of replicas (the upstream block
+    and the cookie's map) listing `upstream_ports`; yields the proxied app's URL (http://127.0.0.1:<port>/<prefix>)
+    and stops nginx afterwards. With `access_log`, nginx writes there one line per request: the replicas it tried
+    ($upstream_addr, the last one answered), the cookie `test_browser` (a test's name for a browser), the status and
+    the request line (a websocket's line when it closes)."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         if os.environ.get("LATENTLAB_REQUIRE_BROWSER"):
@@ -89,9 +90,12 @@ def nginx(upstream_ports: list[int], prefix: str = "latentlab", access_log: Path
     port, folder = _free_port(), Path(tempfile.mkdtemp(prefix="latentlab-nginx-"))
     site = (ROOT / "deploy" / "latentlab.nginx.conf").read_text()
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in upstream_ports)
-    site = re.sub(r"(upstream latentlab \{\n    hash [^\n]*\n)(    server [^\n]*\n)+", lambda m: m.group(1) + servers, site)
+    site, upstreams = re.subn(r"(    server [^\n]*\n)+", servers, site)
+    allowed = "".join(f"    127.0.0.1:{p} 127.0.0.1:{p};\n" for p in upstream_ports)
+    site, maps = re.subn(r"(    [0-9.]+:[0-9]+ +[0-9.]+:[0-9]+;\n)+", allowed, site)
+    assert (upstreams, maps) == (1, 1), "deploy/latentlab.nginx.conf: one upstream block and one map of replicas"
     site = site.replace("listen 80;", f"listen 127.0.0.1:{port};").replace("/latentlab/", f"/{prefix}/")
-    log = (f"  log_format replicas '$upstream_addr|$latentlab_route|$status|$request';\n"
+    log = (f"  log_format replicas '$upstream_addr|$cookie_test_browser|$status|$request';\n"
            f"  access_log {access_log} replicas;\n") if access_log else f"  access_log {folder}/access.log;\n"
     (folder / "nginx.conf").write_text(
         f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\nmaster_process off;\n"
