@@ -104,8 +104,8 @@ def serve_app(env: dict[str, str] | None = None, log: Path | None = None, start_
             out.close()
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` and all its descendants, in MB (VmRSS from /proc, summed)."""
+def tree_pids(pid: int) -> list[int]:
+    """Process `pid` and all its descendants (from /proc)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -113,10 +113,17 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, todo = 0, [pid]
+    found, todo = [], [pid]
     while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` and all its descendants, in MB (VmRSS from /proc, summed)."""
+    total = 0
+    for p in tree_pids(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -124,3 +131,16 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its descendants, in seconds: the living ones', and
+    that of the ended ones their parents have reaped."""
+    ticks = 0
+    for p in tree_pids(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
