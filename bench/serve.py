@@ -17,8 +17,7 @@ A. Memory and start-up (issue 13, point 4). Server RSS: VmRSS of the streamlit p
       model), waited until it was READY and then sit idle. Per extra session = (RSS - warm) / sessions. Goal ≤ 30 MB;
    5. after close: --close-wait s after those sessions closed. Goal: within 10 % of warm;
    6. arrivals (measured last, after B): for each page in turn, 8 new contexts open it at the same moment on the
-      warm server; the time from
-      page.goto to the page READY, per student. Goal < 5 s for every one.
+      warm server; the time from page.goto to the page READY, per student. Goal < 5 s for every one.
    READY: home: the "Latent Lab" title and its first page link; explorer: the map drawn and its hover sprite sheets
    loaded (hovering works); words: the 3CosAdd answer shown; gan: ▶ Start and the 2-D field picture; style: the
    Gradio widget's Stylize button (inside its iframe); morph: the decoded morph picture.
