@@ -36,27 +36,28 @@ B. Load test (point 6): N students (--students, default 1 4 8) start the lesson 
    gan start      click ▶ Start → the status line says "▶ running", or "queued" (a fair queue), or the page refuses
                   ("already training": all training slots busy; counted as refused, the student moves on)
    queue wait     only when "queued" appeared: click ▶ Start → "▶ running"
-   gan pause      after --gan-seconds of training, click ⏸ Pause → ▶ Start shown again
+   gan pause      after 30 s of training (5 s with --quick), click ⏸ Pause → ▶ Start shown again
    style open     page.goto(/style) → READY
    stylize        click Stylize (a 1200×800 JPEG already uploaded into the widget, its preview shown; the default
                   gallery style) → the stylized picture shown
    morph open     page.goto(/morph) and a click on the "Two photos (Gradio)" tab → the widget's Morph button
    morph          click Morph (two face photos uploaded, previews shown: skimage's astronaut and its mirror image)
                   → the GIF shown
-   A click is never repeated (a second click on Start/Pause would toggle it back): one that gets no answer within
-   the step timeout is an error.
+   Clicks are not repeated, except ⏸ Pause when the trainer visibly runs on 15 s later (the click was lost; counted).
    Errors: a step that fails or times out (the student then goes on with the next page). Exception boxes:
    [data-testid="stException"] and "This app has encountered an error", counted on each page after its steps.
    Goals, 8 students on the 2-core machine: 0 errors, 0 exception boxes, word query p95 < 1 s, hover p95 < 1 s,
    stylize p95 < 5 s.
 
-Run from the repository root: `.venv/bin/python bench/serve.py` (about 15-20 minutes on 2 busy cores), or
-`--quick` (2 students, 2 and 4 idle sessions, shorter waits: checks the script works, a few minutes).
+Run from the repository root: `.venv/bin/python bench/serve.py` (bounded by --max-minutes, default 20; on 2 cores
+shared with other work it needs more), `--quick` (2 students, 2 and 4 idle sessions, shorter waits: checks the
+script works), `--parts memory load arrivals` (any of them; the tour always runs first and warms the server).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import statistics
@@ -73,6 +74,7 @@ from bench.machine import (CHROMIUM_ARGS, chromium_path, cpu_model, load_line, s
                            tree_rss_mb)
 
 PAGES = ["", "explorer", "words", "gan", "style", "morph"]
+PARTS = ["memory", "load", "arrivals"]
 VIEWPORT = {"width": 1500, "height": 1100}
 POLL = 100  # ms between checks of a page-side condition
 ANALOGIES = [("paris - france + italy", "rome"), ("berlin - germany + france", "paris"),
@@ -133,6 +135,7 @@ GAN_STATE = """() => { const main = (document.querySelector('[data-testid="stMai
 ITERATIONS = """() => { const m = [...document.body.innerText.matchAll(/iteration ([\\d,]+) ·/g)];
   return m.length ? parseInt(m[0][1].replace(/,/g, '')) : 0; }"""
 EXCEPTION = '[data-testid="stException"]'
+PLAY = ".st-key-gan2d-play button"  # the 2-D GAN view's ▶ Start / ⏸ Pause
 UPLOADED = 'img[src*="gradio_api/file="]'  # a Gradio image input's preview: the upload has arrived
 CRASH = "This app has encountered an error"
 
@@ -185,6 +188,7 @@ class Record:
     errors: list[str] = field(default_factory=list)
     exception_boxes: int = 0
     refused: int = 0
+    pauses_repeated: int = 0
     iterations_per_s: list[float] = field(default_factory=list)
     lesson_s: list[float] = field(default_factory=list)
     wall_s: float = 0.0  # the whole run
@@ -209,6 +213,7 @@ class Student:
 
     def __init__(self, page, url: str, record: Record, timeout_s: float):
         self.page, self.url, self.record, self.timeout = page, url, record, timeout_s * 1000
+        self.doing = ""  # the step under way, named in an error
 
     async def wait(self, js: str, arg=None, timeout: float | None = None) -> None:
         await self.page.wait_for_function(js, arg=arg, polling=POLL, timeout=timeout or self.timeout)
@@ -217,25 +222,25 @@ class Student:
         """Wait until page `name` is READY (see the module docstring)."""
         page = self.page
         if name == "":
-            await page.get_by_role("heading", name="Latent Lab").first.wait_for(timeout=self.timeout)
-            await page.get_by_role("link", name="Open the explorer").wait_for(timeout=self.timeout)
+            await page.get_by_role("heading", name="Latent Lab").first.wait_for()
+            await page.get_by_role("link", name="Open the explorer").wait_for()
         elif name == "explorer":
             await self.wait(MAP_READY)
             await self.wait(HOVER_READY)
         elif name == "words":
             await self.wait(WORDS_READY)
         elif name == "gan":
-            await page.get_by_role("button", name="▶ Start").first.wait_for(timeout=self.timeout)
+            await page.locator(PLAY, has_text="▶ Start").wait_for()
             await self.wait(FIELD)
         elif name == "style":
-            await self.widget().get_by_role("button", name="Stylize").wait_for(timeout=self.timeout)
+            await self.widget().get_by_role("button", name="Stylize").wait_for()
         elif name == "morph":
             await self.wait(MORPH_PICTURE)
 
     async def open(self, name: str) -> float:
         """page.goto(name) → READY, in seconds."""
         start = time.perf_counter()
-        await self.page.goto(f"{self.url}/{name}", timeout=self.timeout)
+        await self.page.goto(f"{self.url}/{name}")
         await self.ready(name)
         return time.perf_counter() - start
 
@@ -253,100 +258,122 @@ class Student:
         try:
             await steps()
         except Exception as e:  # noqa: BLE001 - every failure is a figure of the run
-            self.record.errors.append(f"{name}: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+            self.record.errors.append(f"{name}, {self.doing or 'before any step'}: {type(e).__name__}: "
+                                      f"{str(e).splitlines()[0][:160]}")
+        self.doing = ""
         try:
             self.record.exception_boxes += await self.exception_boxes()
         except Exception as e:  # noqa: BLE001
             self.record.errors.append(f"{name} (counting exception boxes): {type(e).__name__}")
 
+    @contextlib.asynccontextmanager
+    async def timed(self, step: str):
+        """Time the block as latency `step` (kept only when the block succeeds); a failure inside names it."""
+        self.doing, start = step, time.perf_counter()
+        yield
+        self.record.latencies[step].append(time.perf_counter() - start)
+
     # --- the lesson ---
     async def explorer(self) -> None:
-        lat, page = self.record.latencies, self.page
-        start = time.perf_counter()
-        await page.goto(f"{self.url}/explorer")
-        await self.wait(MAP_READY)
-        lat["explorer map"].append(time.perf_counter() - start)
-        await self.ready("explorer")
-        lat["explorer open"].append(time.perf_counter() - start)
+        page = self.page
+        async with self.timed("explorer open"):
+            async with self.timed("explorer map"):
+                await page.goto(f"{self.url}/explorer")
+                await self.wait(MAP_READY)
+            self.doing = "explorer open"
+            await self.ready("explorer")
         await self.settle()
         await page.locator(".st-key-ll-map").scroll_into_view_if_needed()
         x, y = await page.evaluate(ISOLATED)
         await page.mouse.move(x - 25, y - 25)
-        start = time.perf_counter()
-        await page.mouse.move(x, y, steps=4)
-        await self.wait(TIP)
-        lat["hover"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        await page.mouse.click(x, y)
-        await page.get_by_text("nearest in code space").first.wait_for(timeout=self.timeout)
-        lat["click point"].append(time.perf_counter() - start)
+        async with self.timed("hover"):
+            await page.mouse.move(x, y, steps=4)
+            await self.wait(TIP)
+        async with self.timed("click point"):
+            await page.mouse.click(x, y)
+            await page.get_by_text("nearest in code space").first.wait_for()
         await self.settle()
 
     async def words(self, expression: str, answer: str) -> None:
-        lat, page = self.record.latencies, self.page
-        lat["words open"].append(await self.open("words"))
+        async with self.timed("words open"):
+            await self.open("words")
         await self.settle()
-        box = page.get_by_label("Expression", exact=True)
+        box = self.page.get_by_label("Expression", exact=True)
         await box.fill(expression)
-        start = time.perf_counter()
-        await box.press("Enter")
-        await self.wait(ANSWERS, answer)
-        lat["word query"].append(time.perf_counter() - start)
+        async with self.timed("word query"):
+            await box.press("Enter")
+            await self.wait(ANSWERS, answer)
         await self.settle()
 
     async def gan(self, seconds: float, queue_cap_s: float) -> None:
-        lat, page = self.record.latencies, self.page
-        lat["gan open"].append(await self.open("gan"))
+        page = self.page
+        async with self.timed("gan open"):
+            await self.open("gan")
         await self.settle()
-        play = page.locator(".st-key-gan2d-play button")  # the 2-D view's ▶ Start / ⏸ Pause
+        play = page.locator(PLAY)
         clicked = time.perf_counter()
-        await play.click()
-        state = await (await page.wait_for_function(GAN_STATE, polling=POLL, timeout=self.timeout)).json_value()
-        lat["gan start"].append(time.perf_counter() - clicked)
+        async with self.timed("gan start"):
+            await play.click()
+            state = await (await page.wait_for_function(GAN_STATE, polling=POLL, timeout=self.timeout)).json_value()
         if state == "refused":
             self.record.refused += 1
             return
         if state == "queued":
+            self.doing = "queue wait"
             await page.wait_for_function(f"() => ({GAN_STATE})() === 'running'", polling=POLL,
                                          timeout=queue_cap_s * 1000)
-            lat["queue wait"].append(time.perf_counter() - clicked)
-        running = time.perf_counter()
-        first = await page.evaluate(ITERATIONS)
+            self.record.latencies["queue wait"].append(time.perf_counter() - clicked)
+        running, first = time.perf_counter(), await page.evaluate(ITERATIONS)
         await page.wait_for_timeout(seconds * 1000)
         self.record.iterations_per_s.append((await page.evaluate(ITERATIONS) - first) / (time.perf_counter() - running))
-        start = time.perf_counter()
-        await play.click()
-        await page.locator(".st-key-gan2d-play button", has_text="▶ Start").wait_for()
-        lat["gan pause"].append(time.perf_counter() - start)
+        async with self.timed("gan pause"):
+            await self.pause(play)
         await self.settle()
 
+    async def pause(self, play, retry_s: float = 15) -> None:
+        """Click ⏸ Pause until ▶ Start shows. A click is repeated only when ▶ Start has not come within retry_s and
+        the iteration counter still climbs, i.e. the trainer still runs: the click was lost, not slow (a second
+        click on a slow but taken one would start the trainer again)."""
+        from playwright.async_api import TimeoutError as Timeout
+
+        paused, deadline = self.page.locator(PLAY, has_text="▶ Start"), time.perf_counter() + self.timeout / 1000
+        await play.click()
+        while True:
+            try:
+                await paused.wait_for(timeout=1000 * max(0.1, min(retry_s, deadline - time.perf_counter())))
+                return
+            except Timeout:
+                if time.perf_counter() >= deadline:
+                    raise
+            before = await self.page.evaluate(ITERATIONS)
+            await self.page.wait_for_timeout(3000)
+            if await self.page.evaluate(ITERATIONS) > before and "Pause" in await play.inner_text():
+                self.record.pauses_repeated += 1
+                await play.click()
+
     async def style(self, photo: str) -> None:
-        lat = self.record.latencies
-        lat["style open"].append(await self.open("style"))
+        async with self.timed("style open"):
+            await self.open("style")
         widget = self.widget()
         await widget.locator('input[type="file"]').first.set_input_files(photo)
-        await widget.locator(UPLOADED).first.wait_for(timeout=self.timeout)
-        start = time.perf_counter()
-        await widget.get_by_role("button", name="Stylize").click()
-        await widget.locator('img[src*="/stylized.png"]').wait_for(timeout=self.timeout)
-        lat["stylize"].append(time.perf_counter() - start)
+        await widget.locator(UPLOADED).first.wait_for()
+        async with self.timed("stylize"):
+            await widget.get_by_role("button", name="Stylize").click()
+            await widget.locator('img[src*="/stylized.png"]').wait_for()
 
     async def morph(self, faces: list[str]) -> None:
-        lat, page = self.record.latencies, self.page
-        start = time.perf_counter()
-        await page.goto(f"{self.url}/morph", timeout=self.timeout)
-        await page.get_by_role("tab", name="Two photos (Gradio)").click(timeout=self.timeout)
         widget = self.widget()
-        await widget.get_by_role("button", name="Morph").wait_for(timeout=self.timeout)
-        lat["morph open"].append(time.perf_counter() - start)
+        async with self.timed("morph open"):
+            await self.page.goto(f"{self.url}/morph")
+            await self.page.get_by_role("tab", name="Two photos (Gradio)").click()
+            await widget.get_by_role("button", name="Morph").wait_for()
         inputs = widget.locator('input[type="file"]')
         await inputs.nth(0).set_input_files(faces[0])
         await inputs.nth(1).set_input_files(faces[1])
-        await widget.locator(UPLOADED).nth(1).wait_for(timeout=self.timeout)
-        start = time.perf_counter()
-        await widget.get_by_role("button", name="Morph").click()
-        await widget.locator('img[src*=".gif"]').first.wait_for(timeout=self.timeout)
-        lat["morph"].append(time.perf_counter() - start)
+        await widget.locator(UPLOADED).nth(1).wait_for()
+        async with self.timed("morph"):
+            await widget.get_by_role("button", name="Morph").click()
+            await widget.locator('img[src*=".gif"]').first.wait_for()
 
 
 # --- phases --------------------------------------------------------------------------------------------
@@ -359,7 +386,8 @@ class Config:
     close_wait_s: float
     step_timeout_s: float
     queue_cap_s: float
-    deadline: float  # time.monotonic() after which no phase starts
+    parts: set[str]  # of "memory", "load", "arrivals"
+    deadline: float = 0.0  # time.monotonic() after which no phase starts
 
 
 def sample_files(folder: Path) -> tuple[str, list[str]]:
@@ -434,107 +462,124 @@ def left_s(cfg: Config) -> float:
     return cfg.deadline - time.monotonic()
 
 
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+async def tour(browser, url: str, pid: int, cfg: Config, memory: list) -> Record:
+    """A.2-3: one session visits every page (this also warms the server), then closes."""
+    record = Record()
+    context, s = await new_student(browser, url, record, cfg)
+    for name in PAGES:
+        async def visit(name=name):
+            async with s.timed(name or "home"):
+                await s.open(name)
+            await s.settle()
+        await s.section(name or "home", visit)
+    memory.append(("one session visited every page (still open)", tree_rss_mb(pid), ""))
+    say(f"tour: {', '.join(f'{k} {v[0]:.1f} s' for k, v in record.latencies.items())}; errors {record.errors}; "
+        f"RSS {memory[-1][1]:.0f} MB")
+    await context.close()
+    return record
+
+
+async def idle_sessions(browser, url: str, pid: int, cfg: Config, memory: list) -> None:
+    """A.3-5: the warm level, then 10 and 30 idle sessions, then the level after they closed."""
+    await asyncio.sleep(cfg.close_wait_s)
+    warm = tree_rss_mb(pid)
+    memory.append((f"warm: that session closed {cfg.close_wait_s:.0f} s ago", warm, ""))
+    say(f"warm RSS {warm:.0f} MB")
+    record, contexts = Record(), []
+    for count in cfg.idle:
+        if left_s(cfg) < 120:
+            say(f"skipped: {count} idle sessions (time budget)")
+            break
+        contexts += await open_idle(browser, url, count - len(contexts), record, cfg)
+        await asyncio.sleep(5)  # let the last ones finish their first run
+        rss = tree_rss_mb(pid)
+        memory.append((f"{count} idle sessions (home page)", rss,
+                       f"{(rss - warm) / count:+.1f} MB per session (goal ≤ 30)"))
+        say(f"{count} idle sessions: RSS {rss:.0f} MB, {(rss - warm) / count:+.1f} MB per session")
+    if contexts:
+        for context in contexts:
+            await context.close()
+        await asyncio.sleep(cfg.close_wait_s)
+        rss = tree_rss_mb(pid)
+        memory.append((f"{cfg.close_wait_s:.0f} s after the {len(contexts)} sessions closed", rss,
+                       f"{100 * (rss - warm) / warm:+.1f} % of warm (goal within ±10 %)"))
+        say(f"after close: RSS {rss:.0f} MB ({100 * (rss - warm) / warm:+.1f} % of warm)")
+    say(f"idle sessions: errors {record.errors}, exception boxes {record.exception_boxes}")
+
+
+async def load_runs(browser, url: str, pid: int, cfg: Config, files: tuple[str, list[str]]) -> dict:
+    """B: for each N, N students follow the lesson at the same time; N → (Record, RSS peak, load before / after)."""
+    photo, faces = files
+    sampler, runs = RssSampler(pid), {}
+    for n in cfg.students:
+        if left_s(cfg) < 90:
+            say(f"skipped: {n} students (time budget)")
+            continue
+        await asyncio.sleep(min(20.0, max(0.0, left_s(cfg) - 90)))  # the previous run's sessions end
+        record, before = Record(), os.getloadavg()[0]
+        sampler.reset()
+        cpu = CpuClock(pid)
+        tasks = [lesson(browser, url, i, record, cfg, photo, faces) for i in range(n)]
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=max(60.0, left_s(cfg)))
+        except asyncio.TimeoutError:
+            record.errors.append("the run was stopped at the time budget")
+        cpu.stop(record)
+        runs[n] = (record, sampler.peak(), (before, os.getloadavg()[0]))
+        say(f"{n} students: lesson {p50_p95(record.lesson_s)}, errors {len(record.errors)}, "
+            f"exception boxes {record.exception_boxes}, refused {record.refused}, RSS peak {runs[n][1]:.0f} MB")
+        for e in record.errors:
+            say(f"   error: {e}")
+    sampler.stop()
+    return runs
+
+
+async def arrival_runs(browser, url: str, pid: int, cfg: Config) -> dict:
+    """A.6: for each page, cfg.arrivals students open it at the same moment."""
+    runs = {}
+    for name in PAGES:
+        if left_s(cfg) < 60:
+            say(f"skipped: arrivals on {name or 'home'} (time budget)")
+            continue
+        r = runs[name or "home"] = await arrivals(browser, url, pid, name, cfg.arrivals, cfg)
+        values = r.latencies[name or "home"]
+        say(f"{cfg.arrivals} arriving on {name or 'home'}: {p50_p95(values)}, "
+            f"max {max(values, default=float('nan')):.2f} s, errors {r.errors}")
+    return runs
+
+
 async def run(cfg: Config) -> None:
     from playwright.async_api import async_playwright
 
-    def say(line: str = "") -> None:
-        print(line, flush=True)
-
     folder = Path(tempfile.mkdtemp(prefix="latentlab-bench-serve-"))
-    photo, faces = sample_files(folder)
-    log = folder / "streamlit.log"
+    files, log = sample_files(folder), folder / "streamlit.log"
     started = time.perf_counter()
     with serve_app(log=log) as (url, pid):
         up_s = time.perf_counter() - started
-        sampler = RssSampler(pid)
-        memory = [("start (health check answered, %.0f s after launch)" % up_s, tree_rss_mb(pid), "")]
+        memory = [(f"start (health check answered, {up_s:.0f} s after launch)", tree_rss_mb(pid), "")]
         say(f"server up in {up_s:.1f} s at {url}, RSS {memory[0][1]:.0f} MB (log: {log})")
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            # A.2 tour
-            tour = Record()
-            context, s = await new_student(browser, url, tour, cfg)
-            for name in PAGES:
-                async def visit(name=name):
-                    tour.latencies[name or "home"].append(await s.open(name))
-                    await s.settle()
-                await s.section(name or "home", visit)
-            memory.append(("one session visited every page (still open)", tree_rss_mb(pid), ""))
-            say(f"tour: {', '.join(f'{k} {v[0]:.1f} s' for k, v in tour.latencies.items())}; "
-                f"errors {tour.errors}; RSS {memory[-1][1]:.0f} MB")
-            await context.close()
-            await asyncio.sleep(cfg.close_wait_s)
-            warm = tree_rss_mb(pid)
-            memory.append((f"warm: that session closed {cfg.close_wait_s:.0f} s ago", warm, ""))
-            say(f"warm RSS {warm:.0f} MB")
-
-            # A.4-5 idle sessions
-            idle_record, contexts = Record(), []
-            for count in cfg.idle:
-                if left_s(cfg) < 120:
-                    say(f"skipped: {count} idle sessions (time budget)")
-                    break
-                contexts += await open_idle(browser, url, count - len(contexts), idle_record, cfg)
-                await asyncio.sleep(5)  # let the last ones finish their first run
-                rss = tree_rss_mb(pid)
-                memory.append((f"{count} idle sessions (home page)", rss,
-                               f"{(rss - warm) / count:+.1f} MB per session (goal ≤ 30)"))
-                say(f"{count} idle sessions: RSS {rss:.0f} MB, {(rss - warm) / count:+.1f} MB per session")
-            if contexts:
-                for context in contexts:
-                    await context.close()
-                await asyncio.sleep(cfg.close_wait_s)
-                rss = tree_rss_mb(pid)
-                memory.append((f"{cfg.close_wait_s:.0f} s after the {len(contexts)} sessions closed", rss,
-                               f"{100 * (rss - warm) / warm:+.1f} % of warm (goal within ±10 %)"))
-                say(f"after close: RSS {rss:.0f} MB ({100 * (rss - warm) / warm:+.1f} % of warm)")
-            say(f"idle sessions: errors {idle_record.errors}, exception boxes {idle_record.exception_boxes}")
-
-            # B load runs
-            loads, peaks, loads_during = {}, {}, {}
-            for n in cfg.students:
-                if left_s(cfg) < 90:
-                    say(f"skipped: {n} students (time budget)")
-                    continue
-                await asyncio.sleep(min(20.0, max(0.0, left_s(cfg) - 90)))  # the previous run's sessions end
-                record, before = Record(), os.getloadavg()[0]
-                sampler.reset()
-                cpu = CpuClock(pid)
-                tasks = [lesson(browser, url, i, record, cfg, photo, faces) for i in range(n)]
-                try:
-                    await asyncio.wait_for(asyncio.gather(*tasks), timeout=max(60.0, left_s(cfg)))
-                except asyncio.TimeoutError:
-                    record.errors.append("the run was stopped at the time budget")
-                cpu.stop(record)
-                loads[n], peaks[n] = record, sampler.peak()
-                loads_during[n] = (before, os.getloadavg()[0])
-                say(f"{n} students: lesson {p50_p95(record.lesson_s)}, errors {len(record.errors)}, "
-                    f"exception boxes {record.exception_boxes}, refused {record.refused}, RSS peak {peaks[n]:.0f} MB")
-                for e in record.errors:
-                    say(f"   error: {e}")
-
-            # A.6 arrivals
-            arrival = {}
-            for name in PAGES:
-                if left_s(cfg) < 60:
-                    say(f"skipped: arrivals on {name or 'home'} (time budget)")
-                    continue
-                arrival[name or "home"] = await arrivals(browser, url, pid, name, cfg.arrivals, cfg)
-                r = arrival[name or "home"]
-                say(f"{cfg.arrivals} arriving on {name or 'home'}: {p50_p95(r.latencies[name or 'home'])}, "
-                    f"max {max(r.latencies[name or 'home'], default=float('nan')):.2f} s, errors {r.errors}")
+            first_visits = await tour(browser, url, pid, cfg, memory)
+            if "memory" in cfg.parts:
+                await idle_sessions(browser, url, pid, cfg, memory)
+            loads = await load_runs(browser, url, pid, cfg, files) if "load" in cfg.parts else {}
+            arrival = await arrival_runs(browser, url, pid, cfg) if "arrivals" in cfg.parts else {}
             await browser.close()
-        sampler.stop()
-    report(cfg, memory, arrival, tour, loads, peaks, loads_during, say)
+    report(cfg, memory, first_visits, arrival, loads)
 
 
-def report(cfg, memory, arrival, tour, loads, peaks, loads_during, say) -> None:
+def report(cfg: Config, memory: list, first_visits: Record, arrival: dict, runs: dict) -> None:
     say("\n### A. Memory (server RSS: the streamlit process tree, /proc VmRSS)\n")
     say("| moment | server RSS | note |\n|---|---|---|")
     for moment, rss, note in memory:
         say(f"| {moment} | {rss:,.0f} MB | {note} |")
     say("\nFirst visit of each page by one session (goto → READY): "
-        + ", ".join(f"{k} {v[0]:.1f} s" for k, v in tour.latencies.items()) + ".")
+        + ", ".join(f"{k} {v[0]:.1f} s" for k, v in first_visits.latencies.items()) + ".")
     if arrival:
         say(f"\n### A. {cfg.arrivals} students arriving together on the warm server (goto → READY)\n")
         say("| page | p50 / p95 (n) | max | goal < 5 s | errors | exception boxes | CPU s server / browsers |\n"
@@ -544,8 +589,9 @@ def report(cfg, memory, arrival, tour, loads, peaks, loads_during, say) -> None:
             top = max(values, default=float("inf"))
             say(f"| {name} | {p50_p95(values)} | {top:.2f} s | {'met' if top < 5 and not r.errors else 'missed'} "
                 f"| {len(r.errors)} | {r.exception_boxes} | {r.server_cpu_s:.0f} / {r.client_cpu_s:.0f} |")
-    if loads:
-        ns = list(loads)
+    if runs:
+        ns = list(runs)
+        loads = {n: run[0] for n, run in runs.items()}
         say("\n### B. Load test: N students, one lesson at the same time (p50 / p95 (count), seconds)\n")
         say("| interaction | " + " | ".join(f"N = {n}" for n in ns) + " |\n|---|" + "---|" * len(ns))
         for step in STEPS:
@@ -556,10 +602,12 @@ def report(cfg, memory, arrival, tour, loads, peaks, loads_during, say) -> None:
                 ("GAN starts refused (all slots busy)", lambda n: str(loads[n].refused)),
                 ("errors", lambda n: str(len(loads[n].errors))),
                 ("exception boxes", lambda n: str(loads[n].exception_boxes)),
-                ("server RSS peak", lambda n: f"{peaks[n]:,.0f} MB"),
+                ("Pause clicks repeated (the first did not stop the trainer)",
+                 lambda n: str(loads[n].pauses_repeated)),
+                ("server RSS peak", lambda n: f"{runs[n][1]:,.0f} MB"),
                 ("run wall time; CPU s used by the server / by the browsers",
                  lambda n: f"{loads[n].wall_s:.0f} s; {loads[n].server_cpu_s:.0f} / {loads[n].client_cpu_s:.0f}"),
-                ("1-min load average before / after", lambda n: "%.1f / %.1f" % loads_during[n])]
+                ("1-min load average before / after", lambda n: "%.1f / %.1f" % runs[n][2])]
         for name, cell in rows:
             say(f"| {name} | " + " | ".join(cell(n) for n in ns) + " |")
         n = max(ns)
@@ -576,15 +624,18 @@ def report(cfg, memory, arrival, tour, loads, peaks, loads_during, say) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--students", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--students", type=int, nargs="+", help="N for each load run (default 1 4 8; --quick: 2)")
     parser.add_argument("--quick", action="store_true", help="2 students, 2 and 4 idle sessions, short waits")
     parser.add_argument("--max-minutes", type=float, default=20, help="no phase starts after this")
     parser.add_argument("--step-timeout", type=float, default=120, help="seconds one step may take")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=PARTS,
+                        help="what to measure after the tour (which always runs: it warms the server)")
     args = parser.parse_args()
+    parts = set(args.parts)
     if args.quick:
-        cfg = Config([2], [2, 4], 2, 5, 20, args.step_timeout, 60, 0)
+        cfg = Config(args.students or [2], [2, 4], 2, 5, 20, args.step_timeout, 60, parts)
     else:
-        cfg = Config(args.students, [10, 30], 8, 30, 60, args.step_timeout, 300, 0)
+        cfg = Config(args.students or [1, 4, 8], [10, 30], 8, 30, 60, args.step_timeout, 300, parts)
     cfg.deadline = time.monotonic() + args.max_minutes * 60
     if chromium_path() is None:
         sys.exit("Chromium not found (apt-get install chromium)")
