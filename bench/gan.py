@@ -16,20 +16,15 @@ Run from the repository root: `.venv/bin/python bench/gan.py` (up to about 10 mi
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.machine import cpu_model  # noqa: E402
+from bench.machine import CHROMIUM_ARGS, chromium_path, cpu_model, serve_app  # noqa: E402
 
 CAP_SECONDS = 8 * 60
-ROOT = Path(__file__).resolve().parent.parent
 COUNT_FRAMES = """(ms) => new Promise((done) => { const seen = new Set(); const t0 = performance.now();
   const tick = () => { const i = document.querySelector('[data-testid="stImage"] img');
     if (i && i.complete) seen.add(i.src); if (performance.now() - t0 < ms) setTimeout(tick, 20); else done(seen.size); };
@@ -52,39 +47,21 @@ def ui_frame_rate(runs: int = 3, seconds: float = 10.0) -> None:
     """Part 5: serve the app, press Start on the 2-D view in headless Chromium, count the pictures it shows."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port)], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "LATENTLAB_THREADS": "1"})
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            page.goto(f"http://127.0.0.1:{port}/gan")
-            page.get_by_role("button", name="▶ Start").first.wait_for(timeout=90_000)
-            page.wait_for_timeout(2_000)
-            page.get_by_role("button", name="▶ Start").first.click()
-            page.get_by_role("button", name="⏸ Pause").first.wait_for(timeout=30_000)
-            page.wait_for_timeout(2_000)
-            fps, its = [], []
-            for _ in range(runs):
-                first = page.evaluate(ITERATION)
-                fps.append(page.evaluate(COUNT_FRAMES, seconds * 1000) / seconds)
-                its.append((page.evaluate(ITERATION) - first) / seconds)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(10)
+    with serve_app(env={"LATENTLAB_THREADS": "1"}) as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(f"{url}/gan")
+        page.get_by_role("button", name="▶ Start").first.wait_for(timeout=90_000)
+        page.wait_for_timeout(2_000)
+        page.get_by_role("button", name="▶ Start").first.click()
+        page.get_by_role("button", name="⏸ Pause").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2_000)
+        fps, its = [], []
+        for _ in range(runs):
+            first = page.evaluate(ITERATION)
+            fps.append(page.evaluate(COUNT_FRAMES, seconds * 1000) / seconds)
+            its.append((page.evaluate(ITERATION) - first) / seconds)
+        browser.close()
     print(f"\n5. 2-D view in headless Chromium while training (ring8, defaults; {runs} × {seconds:.0f} s): "
           f"{statistics.median(fps):.1f} frames/s (runs {', '.join(f'{f:.1f}' for f in fps)}; target ≥ 5, "
           f"ratio {statistics.median(fps) / 5:.2f}), training meanwhile at {statistics.median(its):.0f} iterations/s")
