@@ -195,15 +195,17 @@ def job_notice(slot_name: str, what: str) -> None:
     after the section's Start). A session that finds the mark but no such job of its own is a new session on the
     same page — the server restarted, or the page was reloaded — so the job is gone: it says so, and the section's
     Start button is there to run it again."""
-    slot, marks, gone = job_slot(slot_name), st.query_params.get_all("job"), f"job-gone-{slot_name}"
+    slot, marks = job_slot(slot_name), st.query_params.get_all("job")
+    mine, gone = f"job-mine-{slot_name}", f"job-gone-{slot_name}"  # this session set the mark; its job is gone
     if slot.job is not None and slot.job.snapshot().state in ("running", "queued"):
+        st.session_state[mine] = True
         st.session_state.pop(gone, None)
         if slot_name not in marks:
             st.query_params["job"] = [*marks, slot_name]
         return
     if slot_name in marks:
         st.query_params["job"] = [m for m in marks if m != slot_name]
-        if slot.job is None:
+        if not st.session_state.get(mine):
             st.session_state[gone] = True  # said until the next start
     if st.session_state.get(gone):
         st.warning(f"Your {what} is gone: the server restarted, or this page was reloaded, and either starts a "
