@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 from conftest import nginx, serve, settle
-from test_browser import ISOLATED, TIP_HIDDEN, click_map, open_explorer, wait_for_map
+from test_browser import ISOLATED, TIP_HIDDEN, click_map, wait_for_map
 from test_browser_words import open_words, type_expression, wait_for_answer
 from waiting import wait_until
 
@@ -216,7 +216,9 @@ def test_a_moved_browser_stays_on_its_new_replica_when_the_old_one_comes_back(br
         name = browser_of(context)
         while open_home(browser, r, contexts)[2] != new:  # a classmate on the other replica: it has served a page
             pass
-        open_explorer(page, r.url)  # a page of pictures: a session's media files live in its replica
+        page.goto(r.url + "/explorer")  # a page of pictures: a session's media files live in its replica
+        wait_for_map(page, timeout=180_000)
+        settle(page, timeout=180_000)
         page.evaluate(RECORD_CONNECTION)
         r.stop(old)
         page.wait_for_function("() => window.connectionStates.at(-1) === 'CONNECTED'", timeout=180_000)
