@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -381,7 +382,7 @@ def map_figure_3d(view: MapView) -> go.Figure:
 
 def map_3d_section(view: MapView) -> None:
     with st.container(key="ll-map"):
-        st.plotly_chart(map_figure_3d(view), key=f"map3d-{abs(hash(view.id))}", config={"displaylogo": False})
+        st.plotly_chart(map_figure_3d(view), key=f"map3d-{zlib.crc32(view.id.encode())}", config={"displaylogo": False})
     hover_thumbnails(view)
     st.caption("Drag to rotate, scroll to zoom, hover to see images. Selection, neighbours and decoding "
                f"work on the 2-D map. Map computed in {view.proj.seconds:.1f} s.")
@@ -480,7 +481,7 @@ def map_2d_section(view: MapView, grid: DecodeGrid, ends: dict, model: Autoencod
     col_map, col_side = st.columns([3, 2])
     with col_map:
         with st.container(key="ll-map"):
-            event = st.plotly_chart(map_figure(view, grid.points, ends["points"]), key=f"map-{abs(hash(view.id))}",
+            event = st.plotly_chart(map_figure(view, grid.points, ends["points"]), key=f"map-{zlib.crc32(view.id.encode())}",
                                     on_select="rerun", selection_mode=("points", "box", "lasso"),
                                     config={"displaylogo": False})
         hover_thumbnails(view, grid.images)
