@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+START_LIMIT_S = 240  # a hang guard: the server builds the Gradio widgets before it answers (slow on a loaded machine)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -53,7 +54,7 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log", 
     )
     url = f"http://127.0.0.1:{port}" + (f"/{base_url}" if base_url else "")
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_LIMIT_S
         while time.monotonic() < deadline:
             try:
                 if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
@@ -61,7 +62,7 @@ def serve(script: Path = ROOT / "app.py", log_name: str = "streamlit-test.log", 
             except OSError:
                 time.sleep(0.3)
         else:
-            pytest.fail("Streamlit did not start within 60 s")
+            pytest.fail(f"Streamlit did not start within {START_LIMIT_S} s")
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -49,6 +49,7 @@ def _record_lookup(event, args):
 
 
 sys.addaudithook(_record_lookup)
+open({log!r} + ".installed", "w").close()
 """
 # onnxruntime's telemetry, when switched on, looked up its collector 9 s after the stylization (measured here): the
 # walk keeps the server up at least this long after the stylization.
@@ -129,11 +130,11 @@ def test_a_walk_through_every_page_stays_on_this_machine(page, tmp_path, monkeyp
     monkeypatch.setattr(sys, "executable", str(wrapper))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path / "site"),
                                                                    os.environ.get("PYTHONPATH")])))
-    with serve(log_name="streamlit-no-call-home.log") as url:
+    with serve(log_name="streamlit-no-call-home.log", warmup=True) as url:  # the warm-up visits every page too
         walk(page, url)
     recorded = trace.read_text()
-    assert 'inet_addr("127.0.0.1")' in recorded  # strace saw the server's own connections (Gradio's)
-    assert lookups.exists()  # the hook ran: the server looks up 127.0.0.1 to bind and to reach Gradio
+    assert 'inet_addr("127.0.0.1")' in recorded  # strace saw the server's own connections (the warm-up's)
+    assert Path(f"{lookups}.installed").exists()  # the hook ran in the server (which may look up nothing at all)
     found = {"sent off the machine or to DNS (strace)": off_machine(recorded),
-             "names looked up (audit hook)": non_local_lookups(lookups.read_text())}
+             "names looked up (audit hook)": non_local_lookups(lookups.read_text() if lookups.exists() else "")}
     assert not any(found.values()), found
