@@ -1,6 +1,8 @@
 """Shared fixtures: a live Streamlit server and a headless Chromium for the real-browser tests."""
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -30,6 +32,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def run_coroutine(coroutine):
+    """asyncio.run(coroutine) on a thread of its own: the session's Playwright browser keeps an event loop running on
+    the test's thread, where asyncio.run refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def server_log(log_name: str) -> Path:

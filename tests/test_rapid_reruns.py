@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from conftest import serve
+from conftest import run_coroutine, serve
 
 pytestmark = pytest.mark.browser  # a live server
 
@@ -56,6 +56,6 @@ async def rerun_batches(url: str, page: str, port: int, batches: int, n: int) ->
 def test_a_hundred_rapid_reruns_of_the_gan_page_keep_memory_flat():
     with serve(log_name="streamlit-reruns.log") as url:
         port = int(url.rsplit(":", 1)[1])
-        first, second = asyncio.run(rerun_batches(url.removeprefix("http://"), "gan", port, batches=2, n=100))
+        first, second = run_coroutine(rerun_batches(url.removeprefix("http://"), "gan", port, batches=2, n=100))
     print(f"server RSS {first:.0f} MB after 100 reruns, {second:.0f} MB after 200")
     assert second - first <= 50, f"RSS {first:.0f} MB after 100 reruns, {second:.0f} MB after 200"

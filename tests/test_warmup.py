@@ -2,11 +2,10 @@
 shared state (GloVe's 400k vectors here) — the first visit after the warm-up finds it loaded."""
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
-from conftest import serve, server_log
+from conftest import run_coroutine, serve, server_log
 
 from pages.ui.warmup import visit
 
@@ -16,7 +15,7 @@ GLOVE_SPINNER = "Loading GloVe 6B"  # pages/words.py's loader says so while it r
 
 def first_visit_says(url: str, page: str) -> str:
     """Everything the server sent a fresh session of `page`, as text."""
-    return "\n".join(str(m) for m in asyncio.run(visit(url.removeprefix("http://"), page)))
+    return "\n".join(str(m) for m in run_coroutine(visit(url.removeprefix("http://"), page)))
 
 
 def test_a_cold_server_makes_the_first_visitor_load_glove():
