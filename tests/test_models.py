@@ -14,7 +14,7 @@ from engine.latent.train import TrainConfig
 
 configure_threads(1)
 
-KINDS = ["linear", "dense", "conv", "vae"]
+KINDS = ["linear", "dense", "shallow", "conv", "vae"]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from torch import nn
 MODEL_KINDS = {
     "linear": "Linear AE (learns the PCA subspace)",
     "dense": "Deep dense AE",
+    "shallow": "One-layer AE: ReLU code, linear decoder",
     "conv": "Convolutional AE",
     "vae": "Variational AE (convolutional)",
 }
@@ -36,6 +37,7 @@ class AEConfig:
     input_dropout: float = 0.0
     code_dropout: float = 0.0
     kl_weight: float = 1.0  # β of the VAE's KL term
+    allow_identity: bool = False  # an unregularised code ≥ the input, on purpose (the autoencoder lab shows why not)
 
     def __post_init__(self):
         self.input_shape = tuple(int(s) for s in self.input_shape)
@@ -59,7 +61,7 @@ class AEConfig:
                 f"A linear AE cannot have a code ({self.code_size}) larger than its input "
                 f"({self.input_size} values): like PCA it has at most {self.input_size} directions."
             )
-        if self.code_size >= self.input_size and not self.regularised and self.kind != "vae":
+        if self.code_size >= self.input_size and not (self.regularised or self.allow_identity or self.kind == "vae"):
             raise ValueError(
                 f"Code size {self.code_size} ≥ input size {self.input_size}: an unregularised AE would just "
                 "learn the identity. Shrink the code or add sparsity, noise or dropout."
@@ -142,6 +144,8 @@ class Autoencoder(nn.Module):
         elif config.kind == "dense":
             h = config.hidden
             self.encoder, self.decoder = _dense([d, h, h // 2, k]), _dense([k, h // 2, h, d])
+        elif config.kind == "shallow":
+            self.encoder, self.decoder = nn.Sequential(nn.Linear(d, k), nn.ReLU()), nn.Linear(k, d)
         else:
             out = 2 * k if config.kind == "vae" else k
             self.encoder = _ConvEncoder(config, out)
@@ -154,7 +158,7 @@ class Autoencoder(nn.Module):
     # --- tensor level -------------------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(mean, log-variance) of q(z|x) for the VAE; (code, None) for the others."""
-        if self.config.kind in ("linear", "dense"):
+        if self.config.kind in ("linear", "dense", "shallow"):
             x = x.flatten(1)
         out = self.encoder(x)
         if self.config.kind == "vae":
@@ -168,7 +172,7 @@ class Autoencoder(nn.Module):
         return out.view(-1, *self.config.input_shape)
 
     def to_image(self, raw: torch.Tensor) -> torch.Tensor:
-        return raw if self.config.kind == "linear" else torch.sigmoid(raw)
+        return raw if self.config.kind in ("linear", "shallow") else torch.sigmoid(raw)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Training objective with the configured regularisers; also returns its parts for charts."""
