@@ -38,11 +38,13 @@ def seeded(make: Callable[[], nn.Module], seed: int) -> nn.Module:
 
 def fit(net: nn.Module, loss: Callable[[torch.Tensor, torch.Generator], torch.Tensor], train_idx: np.ndarray, *,
         epochs: int, seed: int, batch_size: int, lr: float,
-        epoch_rows: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None) -> nn.Module:
+        epoch_rows: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        params: list[dict] | None = None) -> nn.Module:
     """Adam on loss(rows, gen) over `epochs` seeded shuffles of train_idx, batch_size rows at a time; gen is the
     one seeded generator of the run (for noise and augmentation). epoch_rows(order, gen) turns an epoch's shuffled
-    indices into the rows that are batched (default: the indices themselves). Returns net, in eval mode."""
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    indices into the rows that are batched (default: the indices themselves). params: Adam's parameter groups
+    (e.g. a lower rate for some layers; default: all of net's parameters at lr). Returns net, in eval mode."""
+    opt = torch.optim.Adam(params if params is not None else net.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     net.train()
     for _ in range(epochs):
