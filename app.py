@@ -57,11 +57,19 @@ def home() -> None:
         "face with a vector from labels or from faces you pick, and see PCA, a conv AE and a VAE do the same edit."
     )
     st.page_link("pages/morph.py", label="Open morphing", icon="🎭")
+    st.subheader("Autoencoder lab")
+    st.latex(r"L = \|x - \mathrm{Dec}(\mathrm{Enc}(x + \sigma\varepsilon))\|^2 + \lambda\textstyle\sum_i|\mathrm{Enc}_i(x)|")
+    st.markdown(
+        "Why an autoencoder with a big code must be regularised: train one with no regulariser next to sparse, "
+        "denoising and dropout versions and measure how much noise each copies; then denoise digits with a slider "
+        "and read the PSNR."
+    )
+    st.page_link("pages/ae_lab.py", label="Open the autoencoder lab", icon="🧰")
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
 
 PAGES = [("explorer", "Latent-space explorer", "🧭"), ("words", "Word algebra", "🔤"), ("gan", "GANs, live", "🎲"),
-         ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭")]  # url path = file stem, title, icon
+         ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭"), ("ae_lab", "Autoencoder lab", "🧰")]  # url path = file stem, title, icon
 
 
 def navigation() -> None:

@@ -10,6 +10,8 @@ for code in 2 16 32; do
   train --dataset mnist --kind vae --code $code --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-vae-$code
 done
 train --dataset mnist --kind linear --code 32 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-linear-32
+# The autoencoder lab's denoising slider: mnist-conv-32's twin trained on noisy inputs (σ = 0.3).
+train --dataset mnist --kind conv --code 32 --noise 0.3 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-conv-32-denoising
 train --dataset faces --kind conv --code 16 --epochs 100 --lr 0.002 --batch-size 32 --out checkpoints/faces-conv-16
 # Fashion-MNIST only where Debian's dataset-fashion-mnist is installed (70k images; the map covers 20k).
 if [ -d /usr/share/datasets/fashion-mnist ]; then
