@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from engine.aelab import denoise, labels
 from engine.aelab.data import split
