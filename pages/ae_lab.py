@@ -222,6 +222,228 @@ def identity_results(scores: dict) -> None:
                   "training s": [f"{scores[n].seconds:.1f}" for n in names]}, hide_index=True)
 
 
+# --- 2. filters -----------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False)
+def shipped_filters(mtime: float) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    from engine.checkpoints import CHECKPOINT_DIR
+
+    return load_file(str(CHECKPOINT_DIR / "aelab-filters.safetensors"))
+
+
+def filter_grids(filters: dict[str, np.ndarray], key: str) -> None:
+    from engine.aelab.filters import MODELS, localisation, tiles
+
+    cols = st.columns(len(filters))
+    for col, (name, f) in zip(cols, filters.items()):
+        with col:
+            st.metric(MODELS[name], f"{np.median(localisation(f)):.2f}",
+                      help="Median share of a filter's energy in its best 6×6 window (0.25: spread evenly).")
+            ui.show_images(tiles(f), per_row=8, scale=2)
+
+
+def filters_section() -> None:
+    from engine.aelab.filters import FilterConfig
+
+    st.header("2 · Filters on natural-photo patches")
+    st.markdown("12×12 patches cut from scikit-image's photos, each patch's mean removed and the set ZCA-whitened "
+                "(every direction of pixel space given about the same variance). One-layer AEs learn from them; "
+                "each tile is one code unit's filter (the decoder's weights: the patch that unit adds). PCA's "
+                "components are the classic contrast.")
+    st.latex(r"x_w = U(\Lambda + \epsilon I)^{-1/2}U^\top x,\qquad \text{localisation}(w) = "
+             r"\max_{6\times 6\ \text{window}} \sum_{i \in \text{window}} \frac{w_i^2}{\sum_j w_j^2}")
+    c1, c2, c3, c4 = st.columns(4)
+    n = c1.number_input("Patches", 100, 200_000, 3000, key="aelab-fl-n")
+    epochs = c2.number_input("Epochs", 1, 200, 10, key="aelab-fl-epochs")
+    code = c3.number_input("Filters (code size)", 1, 100_000, 64, key="aelab-fl-code")
+    l1 = c4.number_input("Sparse: λ", 0.0, 10.0, 0.1, key="aelab-fl-l1")
+    config = FilterConfig(patches=int(n), epochs=int(epochs), code_size=int(code), sparse_l1=float(l1))
+
+    def make_work():
+        from engine.aelab.filters import run_filters
+
+        config.validate()
+        return lambda report, stop: run_filters(config, report, stop)
+
+    job_panel("aelab-filters", "learn filters", make_work, "filters")
+    run = finished("aelab-filters")
+    if run is not None and run.filters:
+        st.caption("Just computed here, in this session:")
+        filter_grids(run.filters, "aelab-fl-live")
+    card = shipped_card("filters")
+    if card is not None:
+        from engine.checkpoints import CHECKPOINT_DIR
+
+        with st.expander("Shipped filters", expanded=run is None):
+            shipped_note(card)
+            filter_grids(shipped_filters((CHECKPOINT_DIR / "aelab-filters.safetensors").stat().st_mtime), "shipped")
+    with st.expander("What to try, what to notice"):
+        st.markdown("**Try:** λ = 0 vs 0.1 vs 1; more epochs; 16 vs 256 filters.\n\n**Notice:** the sparse AE's "
+                    "filters are small oriented edges — local, like the slide's and like V1 simple cells — and "
+                    "its localisation number is the highest. PCA's components are global waves. The plain "
+                    "AE has no reason to prefer any basis: its filters stay close to where they started.")
+
+
+# --- 3. codes as features -------------------------------------------------------------------------
+def accuracy_curves(accuracy: dict, title: str, key: str) -> None:
+    """accuracy[representation][k] = list over seeds → mean ± std per k, one line per representation."""
+    fig = go.Figure()
+    for name, per_k in accuracy.items():
+        ks = list(per_k)
+        fig.add_scatter(x=ks, y=[np.mean(per_k[k]) for k in ks], name=name, mode="lines+markers",
+                        error_y=dict(type="data", array=[np.std(per_k[k]) for k in ks], visible=True))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title="labels per class",
+                      xaxis_type="category", yaxis_title="test accuracy", legend=dict(orientation="h", y=-0.25))
+    st.plotly_chart(fig, key=key)
+
+
+def feature_results(run: dict, key: str) -> None:
+    from engine.aelab.features import CLASSIFIERS, REPRESENTATIONS
+
+    cols = st.columns(len(run["accuracy"]))
+    for col, (clf, per_rep) in zip(cols, run["accuracy"].items()):
+        with col:
+            accuracy_curves({REPRESENTATIONS[r]: v for r, v in per_rep.items()}, CLASSIFIERS[clf], f"{key}-{clf}")
+    rows = {"classifier": [], "features": []}
+    for clf, per_rep in run["accuracy"].items():
+        for rep, per_k in per_rep.items():
+            rows["classifier"].append(CLASSIFIERS[clf])
+            rows["features"].append(REPRESENTATIONS[rep])
+            for k, values in per_k.items():
+                rows.setdefault(f"k = {k}", []).append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+    st.dataframe(rows, hide_index=True)
+
+
+def features_section() -> None:
+    from dataclasses import asdict
+
+    from engine.aelab.features import CLASSIFIERS, FeatureConfig
+
+    st.header("3 · Codes as features")
+    st.markdown("Learn a representation **without labels** (PCA, or an AE's code), then train scikit-learn's "
+                "logistic regression — or gradient boosting, the slide's “XGBoost” — on k labels per class. "
+                "Does the code beat the raw pixels when labels are scarce?")
+    st.latex(r"\hat y = \mathrm{LogReg}igl(\phi(x)igr),\quad \phi \in \{x,\ W_{\mathrm{PCA}}^	op x,\ "
+             r"\mathrm{Enc}(x)\}")
+    name, data = pick_data("aelab-ft", labels_needed=True)
+    c1, c2, c3, c4 = st.columns(4)
+    n = c1.number_input("Unlabelled images (PCA, AE)", 100, 60_000, 4000, key="aelab-ft-n")
+    code = c2.number_input("Code size (= PCA components)", 1, 100_000, 64, key="aelab-ft-code")
+    seeds = c3.number_input("Seeds", 1, 20, 3, key="aelab-ft-seeds")
+    clfs = c4.multiselect("Classifiers", list(CLASSIFIERS), ["logistic"], format_func=CLASSIFIERS.get,
+                          key="aelab-ft-clf")
+    if data is not None:
+        config = FeatureConfig(unlabelled=int(n), code_size=int(code), seeds=int(seeds), classifiers=tuple(clfs))
+
+        def make_work():
+            from engine.aelab.features import check, run_features
+
+            check(data, config)
+            return lambda report, stop: run_features(data, config, report, stop)
+
+        job_panel("aelab-features", "learn features, then classify", make_work, name)
+        run = finished("aelab-features")
+        if run is not None and run.accuracy:
+            st.caption(f"Just computed here, in this session ({run.seconds:.0f} s):")
+            feature_results(asdict(run), "aelab-ft-live")
+    card = shipped_card("features")
+    if card is not None:
+        with st.expander("Shipped curves (5 seeds, both classifiers)", expanded=True):
+            shipped_note(card)
+            for dataset, run in card["runs"].items():
+                cfg = run["config"]
+                st.markdown(f"**{DATA_TITLES.get(dataset, dataset)}** — PCA and a {cfg['ae']} conv AE (code "
+                            f"{cfg['code_size']}) learned from {cfg['unlabelled']:,} unlabelled images; "
+                            f"{cfg['test']:,} test images")
+                feature_results(run, f"aelab-ft-shipped-{dataset}")
+    with st.expander("What to try, what to notice"):
+        st.markdown("**Try:** 1 vs 100 labels per class; Fashion-MNIST vs MNIST; a code of 16 vs 256; gradient "
+                    "boosting.\n\n**Notice:** with all labels the raw pixels are hard to beat — a linear model on "
+                    "784 numbers has enough data. The code is 12× smaller; whether it is *better* with few labels "
+                    "is what the curves measure, not what the slide promises.")
+
+
+# --- 4. unsupervised pretraining ------------------------------------------------------------------
+def pretrain_rows(settings: dict) -> dict:
+    rows = {"setting": [], "data": [], "what changes": [], "pretrained": [], "scratch": [], "gain (points)": []}
+    for name, r in settings.items():
+        pre, scr = r["pretrained"]["10"], r["scratch"]["10"]
+        rows["setting"].append(name)
+        rows["data"].append(DATA_TITLES.get(r["dataset"], r["dataset"]))
+        rows["what changes"].append(r["describe"])
+        rows["pretrained"].append(f"{np.mean(pre):.3f} ± {np.std(pre):.3f}")
+        rows["scratch"].append(f"{np.mean(scr):.3f} ± {np.std(scr):.3f}")
+        rows["gain (points)"].append(f"{100 * (np.mean(pre) - np.mean(scr)):+.1f}")
+    return rows
+
+
+def pretrain_section() -> None:
+    from engine.aelab.pretrain import AE_KINDS, ENCODER_MODES, PretrainConfig
+
+    st.header("4 · Unsupervised pretraining")
+    st.markdown("A conv classifier whose conv part **starts from a conv AE's encoder** (trained on unlabelled "
+                "images), fine-tuned on k labels per class — against the same network from random weights, "
+                "trained the same way.")
+    st.latex(r"\mathrm{clf}(x) = W\,\mathrm{ReLU}(\mathrm{Enc}_	heta(x)),\quad 	heta_0 = "
+             r"	heta_{\mathrm{AE}}\ 	ext{(pretrained) or random (scratch)}")
+    card = shipped_card("pretrain")
+    if card is not None and card.get("settings"):
+        shipped_note(card)
+        settings = {k: {**v, "pretrained": {str(a): b for a, b in v["pretrained"].items()},
+                        "scratch": {str(a): b for a, b in v["scratch"].items()}} for k, v in card["settings"].items()}
+        st.markdown(f"**At 10 labels per class, mean ± std of {card['seeds']} seeds** (the seed draws the labelled "
+                    "images and the head's weights; one AE per setting):")
+        st.dataframe(pretrain_rows(settings), hide_index=True)
+        best = max(settings.values(), key=lambda r: np.mean(r["pretrained"]["10"]) - np.mean(r["scratch"]["10"]))
+        gain = 100 * (np.mean(best["pretrained"]["10"]) - np.mean(best["scratch"]["10"]))
+        if gain >= 5:
+            st.success(f"Best setting: {best['describe']} — {gain:+.1f} points over scratch.")
+        else:
+            st.warning(f"No setting in this table beats the same network from scratch by 5 points at 10 labels per "
+                       f"class; the best gain is {gain:+.1f} points. The lecture's caveat at work: the AE's features "
+                       "serve reconstruction, not this classification.")
+        for name, curve in card.get("curves", {}).items():
+            per_k = {"pretrained": curve["pretrained"], "scratch": curve["scratch"]}
+            accuracy_curves({label: {str(k): v for k, v in d.items()} for label, d in per_k.items()},
+                            f"{name}: {curve['describe']}", f"aelab-pt-curve-{name}")
+    elif card is None:
+        st.info("No shipped pretraining table here (python -m engine.aelab.precompute pretrain makes it).")
+    st.subheader("Run one setting here")
+    name, data = pick_data("aelab-pt", labels_needed=True)
+    c1, c2, c3 = st.columns(3)
+    ae = c1.selectbox("Autoencoder", list(AE_KINDS), 1, key="aelab-pt-ae")
+    mode = c2.selectbox("Encoder while fine-tuning", list(ENCODER_MODES), format_func=ENCODER_MODES.get,
+                        key="aelab-pt-mode")
+    k = c3.number_input("Labels per class", 0, 10_000, 10, key="aelab-pt-k")
+    c1, c2, c3 = st.columns(3)
+    n = c1.number_input("Unlabelled images", 100, 60_000, 4000, key="aelab-pt-n")
+    epochs = c2.number_input("AE epochs", 1, 100, 3, key="aelab-pt-epochs")
+    seeds = c3.number_input("Seeds", 1, 10, 2, key="aelab-pt-seeds")
+    if data is None:
+        return
+    config = PretrainConfig(ae=ae, encoder=mode, unlabelled=int(n), ae_epochs=int(epochs))
+
+    def make_work():
+        from engine.aelab.labels import per_class
+        from engine.aelab.pretrain import run
+
+        config.validate()
+        per_class(data.pool.labels, int(k), 0, data.pool.label_names)
+        return lambda report, stop: run(data, config, (int(k),), int(seeds), on_progress=report, should_stop=stop)
+
+    job_panel("aelab-pretrain", "pretrain, then fine-tune", make_work, name)
+    result = finished("aelab-pretrain")
+    if result is not None and result.pretrained:
+        ks = list(result.pretrained)
+        st.caption(f"Just computed here, in this session ({result.seconds:.0f} s, of which the AE "
+                   f"{result.ae_seconds:.0f} s):")
+        st.dataframe({"labels per class": ks,
+                      "pretrained": [f"{np.mean(result.pretrained[q]):.3f}" for q in ks],
+                      "scratch": [f"{np.mean(result.scratch.get(q, [np.nan])):.3f}" for q in ks],
+                      "seeds": [len(result.pretrained[q]) for q in ks]}, hide_index=True)
+
+
 # --- 6. image to image ----------------------------------------------------------------------------
 DENOISE_PAIR = ("mnist-conv-32", "mnist-conv-32-denoising")
 
@@ -285,10 +507,16 @@ def main() -> None:
         "an autoencoder with a big code must be regularised or it copies; what the code is good for is measured, "
         "not assumed.",
     )
-    tabs = st.tabs(["1 · Identity trap", "6 · Denoising"])
+    tabs = st.tabs(["1 · Identity trap", "2 · Filters", "3 · Codes as features", "4 · Pretraining", "6 · Denoising"])
     with tabs[0]:
         identity_section()
     with tabs[1]:
+        filters_section()
+    with tabs[2]:
+        features_section()
+    with tabs[3]:
+        pretrain_section()
+    with tabs[4]:
         denoise_section()
 
 
