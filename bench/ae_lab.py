@@ -88,14 +88,15 @@ def main() -> None:
         print(f"\n## 4 pretraining, run now: MNIST, denoising AE 4 000 × 3 epochs, 2 seeds ({s:.1f} s)")
         print(f"pretrained {statistics.mean(run.pretrained[10]):.3f}  scratch {statistics.mean(run.scratch[10]):.3f}")
     if "6" in sections:
-        from engine.aelab.denoise import compare
+        from engine.aelab.denoise import compare, psnr
         from engine.latent.checkpoints import load_checkpoint
 
         models = {name: load_checkpoint(CHECKPOINT_DIR / f"{name}.safetensors")[0]
                   for name in ("mnist-conv-32", "mnist-conv-32-denoising")}
         (noisy, out), s = timed(lambda: compare(models, mnist.test.images[:500], 0.3), args.repeats)
         print(f"\n## 6 denoising at σ = 0.3 ({s:.2f} s)")
-        print("  ".join(f"{k} {v[1]:.1f} dB" for k, v in out.items()))
+        print(f"noisy input {psnr(mnist.test.images[:500], noisy):.1f} dB  "
+              + "  ".join(f"{k} {v[1]:.1f} dB" for k, v in out.items()))
     print(f"\n# load average at end {os.getloadavg()[0]:.1f}")
 
 

@@ -143,10 +143,10 @@ def identity_section() -> None:
     st.markdown("An **expanding** autoencoder has a code larger than its input. Trained on reconstruction alone, "
                 "nothing stops it from copying its input — noise included. Four one-layer AEs with the same code "
                 "size, each with one of the lecture's cures:")
-    cols = st.columns(len(FORMULAS))
-    for col, (name, formula) in zip(cols, FORMULAS.items()):
-        col.caption(REGULARISERS[name])
-        col.latex(formula)
+    cols = st.columns(2)
+    for i, (name, formula) in enumerate(FORMULAS.items()):
+        cols[i % 2].caption(REGULARISERS[name])
+        cols[i % 2].latex(formula)
     st.latex(r"\text{noise passed} = \frac{\|f(x+n) - f(x)\|^2}{\|n\|^2}\quad(n \sim \mathcal N(0, 0.1^2)\ "
              r"\text{per pixel};\ \text{identity} = 100\%)")
     name, data = pick_data("aelab-id")
@@ -235,8 +235,10 @@ def shipped_filters(mtime: float) -> dict[str, np.ndarray]:
 def filter_grids(filters: dict[str, np.ndarray], key: str) -> None:
     from engine.aelab.filters import MODELS, localisation, tiles
 
-    cols = st.columns(len(filters))
-    for col, (name, f) in zip(cols, filters.items()):
+    shown = [name for name in MODELS if name in filters]
+    cols = st.columns(len(shown))
+    for col, name in zip(cols, shown):
+        f = filters[name]
         with col:
             st.metric(MODELS[name], f"{np.median(localisation(f)):.2f}",
                       help="Median share of a filter's energy in its best 6×6 window (0.25: spread evenly).")
@@ -390,6 +392,9 @@ def pretrain_section() -> None:
     card = shipped_card("pretrain")
     if card is not None and card.get("settings"):
         shipped_note(card)
+        if "finished" not in card:
+            st.caption("The run that made this file was stopped before it finished: the table holds the settings "
+                       "it completed, the curves those it reached.")
         settings = {k: {**v, "pretrained": {str(a): b for a, b in v["pretrained"].items()},
                         "scratch": {str(a): b for a, b in v["scratch"].items()}} for k, v in card["settings"].items()}
         st.markdown(f"**At 10 labels per class, mean ± std of {card['seeds']} seeds** (the seed draws the labelled "

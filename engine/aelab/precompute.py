@@ -99,12 +99,12 @@ def filters(out: Path) -> None:
 
 
 def features(out: Path, seeds: int) -> None:
-    """Section 3 on MNIST (its 4 000-image offline pool) and Fashion-MNIST (20 000 of its pool), both classifiers."""
+    """Section 3 on MNIST (its 4 000-image offline pool) and Fashion-MNIST (10 000 of its pool), both classifiers."""
     from engine.aelab.data import load_split
     from engine.aelab.features import FeatureConfig, run_features
 
     data = {**card(f"python -m engine.aelab.precompute features --seeds {seeds}"), "runs": {}}
-    for name, pool in (("mnist", 4000), ("fashion", 20_000)):
+    for name, pool in (("mnist", 4000), ("fashion", 10_000)):
         config = FeatureConfig(unlabelled=pool, test=10_000, seeds=seeds, ae_epochs=5,
                                classifiers=("logistic", "boosting"))
         run = run_features(load_split(name, max_test=10_000), config)
