@@ -12,7 +12,9 @@ import streamlit as st
 from engine.device import configure_threads
 from pages import ui
 
-DATA_TITLES = {"mnist": "MNIST digits", "fashion": "Fashion-MNIST", "upload": "your images (a zip of class folders)"}
+DATA_TITLES = {"mnist": "MNIST digits", "fashion": "Fashion-MNIST",
+               "mnist-bg": "MNIST on photo backgrounds (section 5's caveat)",
+               "upload": "your images (a zip of class folders)"}
 POLL_SECONDS = 0.5
 
 
@@ -29,6 +31,10 @@ def lab_split(name: str):
     """engine.aelab.data.load_split once per process: the unlabelled pool and the test images."""
     from engine.aelab.data import load_split
 
+    if name == "mnist-bg":
+        from engine.aelab.caveat import split_on_backgrounds
+
+        return split_on_backgrounds(lab_split("mnist"))
     return load_split(name, max_test=10_000)
 
 
@@ -66,7 +72,8 @@ def pick_data(key: str, labels_needed: bool = False):
     from engine.data import DatasetUnavailable
 
     status = dataset_status()
-    options = [k for k in ("mnist", "fashion") if status.get(k) is None] + ["upload"]
+    options = [k for k in ("mnist", "fashion") if status.get(k) is None]
+    options += ["mnist-bg"] * ("mnist" in options) + ["upload"]
     name = st.selectbox("Data", options, format_func=DATA_TITLES.get, key=f"{key}-data")
     if name != "upload":
         return name, lab_split(name)
@@ -449,6 +456,24 @@ def pretrain_section() -> None:
                       "seeds": [len(result.pretrained[q]) for q in ks]}, hide_index=True)
 
 
+# --- 5. the caveat ----------------------------------------------------------------------------------
+def caveat_section() -> None:
+    st.header("5 · The caveat, shown")
+    st.markdown("“Unsupervised pretraining may learn features irrelevant to your problem, e.g. background sky "
+                "color.” Here the same MNIST digits are drawn over crops of photos whose brightness varies a lot "
+                "from image to image: most of each image's variance is now background, which says nothing about "
+                "the digit. An AE spends its code on what varies most.")
+    st.latex(r"x = \max(b\,p,\ d),\quad p\ \text{a photo crop},\ b \sim U(0.1, 1),\ d\ \text{the digit}")
+    data = lab_split("mnist-bg") if dataset_status().get("mnist") is None else None
+    if data is None:
+        st.info("Needs the MNIST digits.")
+        return
+    ui.show_images(data.pool.images[:20], per_row=10, scale=2, caption="the first 20 images of the pool")
+    st.markdown("**Measure it:** pick “MNIST on photo backgrounds” as the data in sections 1, 3 and 4 and compare "
+                "the curves with plain MNIST. No shipped numbers for this dataset yet: they are computed here when "
+                "you run them.")
+
+
 # --- 6. image to image ----------------------------------------------------------------------------
 DENOISE_PAIR = ("mnist-conv-32", "mnist-conv-32-denoising")
 
@@ -512,7 +537,8 @@ def main() -> None:
         "an autoencoder with a big code must be regularised or it copies; what the code is good for is measured, "
         "not assumed.",
     )
-    tabs = st.tabs(["1 · Identity trap", "2 · Filters", "3 · Codes as features", "4 · Pretraining", "6 · Denoising"])
+    tabs = st.tabs(["1 · Identity trap", "2 · Filters", "3 · Codes as features", "4 · Pretraining", "5 · Caveat",
+                    "6 · Denoising"])
     with tabs[0]:
         identity_section()
     with tabs[1]:
@@ -522,6 +548,8 @@ def main() -> None:
     with tabs[3]:
         pretrain_section()
     with tabs[4]:
+        caveat_section()
+    with tabs[5]:
         denoise_section()
 
 

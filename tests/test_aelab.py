@@ -99,3 +99,13 @@ def test_the_denoising_ae_beats_the_plain_one_on_noisy_digits(trap, digits):
     noisy, out = denoise.compare(models, digits.images[1500:1600], sigma=0.4, seed=0)
     assert out["denoising"][1] > out["plain"][1]  # dB
     assert out["denoising"][1] > denoise.psnr(digits.images[1500:1600], noisy)
+
+
+def test_digits_on_backgrounds_keep_their_labels_and_the_background_dominates(digits):
+    from engine.aelab.caveat import on_backgrounds
+
+    moved = on_backgrounds(digits.subset(slice(0, 300)), seed=0)
+    assert moved.images.shape == (300, 1, 8, 8) and np.array_equal(moved.labels, digits.labels[:300])
+    assert 0 <= moved.images.min() and moved.images.max() <= 1
+    # the brightness of whole images, which says nothing about the digit, now varies far more than before
+    assert moved.images.mean((1, 2, 3)).std() > 2 * digits.images[:300].mean((1, 2, 3)).std()

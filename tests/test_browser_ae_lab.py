@@ -7,7 +7,8 @@ from conftest import settle
 
 pytestmark = pytest.mark.browser
 
-TABS = ["1 · Identity trap", "2 · Filters", "3 · Codes as features", "4 · Pretraining", "6 · Denoising"]
+TABS = ["1 · Identity trap", "2 · Filters", "3 · Codes as features", "4 · Pretraining", "5 · Caveat",
+        "6 · Denoising"]
 EXCEPTIONS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
 
