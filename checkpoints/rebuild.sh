@@ -33,6 +33,12 @@ train --dataset procfaces --kind linear --code 32 --epochs 40 --lr 0.001 --batch
 # Issue 4, GANs: the digit classifier that scores generated digits, then the MNIST DCGAN (scored while it trains).
 "$PY" -m engine gan-classifier --out checkpoints/mnist-classifier
 "$PY" -m engine gan --data mnist --steps 10000 --eval-every 500 --out checkpoints/mnist-dcgan
+# Issue 16, the autoencoder lab's shipped results (JSON cards; the filters also as safetensors). pretrain: ~80 min.
+lab() { "$PY" -m engine.aelab.precompute "$@"; }
+lab identity
+lab filters
+lab features --seeds 5
+lab pretrain --seeds 5 --settings mnist-naive,mnist-frozen,mnist-slow,naive,frozen,slow,plain,sparse,masking,all-60k
 # Explorer maps for the autoencoders only: classifiers and GANs have no codes to project.
 for ckpt in checkpoints/*.safetensors; do
   case "$ckpt" in *.map.safetensors) continue ;; esac

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -36,12 +37,12 @@ def write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=1, default=jsonable) + "\n")
 
 
-def pretrain_table(out: Path, seeds: int, names: list[str]) -> None:
+def pretrain_table(out: Path, seeds: int, names: list[str], command: str) -> None:
     """Every setting at 10 labels per class, then the curves over CURVE_KS for the naive and the best setting."""
     from engine.aelab import pretrain as pt
     from engine.aelab.data import load_split
 
-    data = {**card(f"python -m engine.aelab.precompute pretrain --seeds {seeds}"), "seeds": seeds,
+    data = {**card(command), "seeds": seeds,
             "settings": {}, "curves": {}}
     splits, aes, scratch = {}, {}, {}
     for name in names:
@@ -73,18 +74,18 @@ def pretrain_table(out: Path, seeds: int, names: list[str]) -> None:
     write(out, data)
 
 
-def identity(out: Path) -> None:
+def identity(out: Path, command: str) -> None:
     """Section 1 at the page's defaults on MNIST: the four scores."""
     from engine.aelab.data import load_split
     from engine.aelab.identity import IdentityConfig, run_identity
 
     split, config = load_split("mnist"), IdentityConfig()
     run = run_identity(config, split.pool.images[:2000], split.test.images[:500])
-    write(out, {**card("python -m engine.aelab.precompute identity"), "dataset": "mnist", "train_images": 2000,
+    write(out, {**card(command), "dataset": "mnist", "train_images": 2000,
                 "test_images": 500, "config": asdict(config), "scores": {k: asdict(v) for k, v in run.scores.items()}})
 
 
-def filters(out: Path) -> None:
+def filters(out: Path, command: str) -> None:
     """Section 2 at a larger size than the page's default: 10 000 patches, 20 epochs."""
     from safetensors.numpy import save_file
 
@@ -94,16 +95,16 @@ def filters(out: Path) -> None:
     run = run_filters(config)
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in run.filters.items()},
               str(out.with_suffix(".safetensors")))
-    write(out, {**card("python -m engine.aelab.precompute filters"), "config": asdict(config),
+    write(out, {**card(command), "config": asdict(config),
                 "localisation": run.localisation, "seconds": run.seconds})
 
 
-def features(out: Path, seeds: int) -> None:
+def features(out: Path, seeds: int, command: str) -> None:
     """Section 3 on MNIST (its 4 000-image offline pool) and Fashion-MNIST (10 000 of its pool), both classifiers."""
     from engine.aelab.data import load_split
     from engine.aelab.features import FeatureConfig, run_features
 
-    data = {**card(f"python -m engine.aelab.precompute features --seeds {seeds}"), "runs": {}}
+    data = {**card(command), "runs": {}}
     for name, pool in (("mnist", 4000), ("fashion", 10_000)):
         config = FeatureConfig(unlabelled=pool, test=10_000, seeds=seeds, ae_epochs=5,
                                classifiers=("logistic", "boosting"))
@@ -122,15 +123,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--settings", default=",".join(pt.SETTINGS), help="comma-separated names of SETTINGS")
     parser.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
     args = parser.parse_args(argv)
+    command = "python -m engine.aelab.precompute " + " ".join(sys.argv[1:] if argv is None else argv)
     configure_threads()
     if args.what == "identity":
-        identity(args.out_dir / "aelab-identity.json")
+        identity(args.out_dir / "aelab-identity.json", command)
     elif args.what == "filters":
-        filters(args.out_dir / "aelab-filters.json")
+        filters(args.out_dir / "aelab-filters.json", command)
     elif args.what == "features":
-        features(args.out_dir / "aelab-features.json", args.seeds)
+        features(args.out_dir / "aelab-features.json", args.seeds, command)
     elif args.what == "pretrain":
-        pretrain_table(args.out_dir / "aelab-pretrain.json", args.seeds, args.settings.split(","))
+        pretrain_table(args.out_dir / "aelab-pretrain.json", args.seeds, args.settings.split(","), command)
 
 
 if __name__ == "__main__":
