@@ -333,7 +333,7 @@ def features_section() -> None:
     st.markdown("Learn a representation **without labels** (PCA, or an AE's code), then train scikit-learn's "
                 "logistic regression — or gradient boosting, the slide's “XGBoost” — on k labels per class. "
                 "Does the code beat the raw pixels when labels are scarce?")
-    st.latex(r"\hat y = \mathrm{LogReg}igl(\phi(x)igr),\quad \phi \in \{x,\ W_{\mathrm{PCA}}^	op x,\ "
+    st.latex(r"\hat y = \mathrm{LogReg}\bigl(\phi(x)\bigr),\quad \phi \in \{x,\ W_{\mathrm{PCA}}^\top x,\ "
              r"\mathrm{Enc}(x)\}")
     name, data = pick_data("aelab-ft", labels_needed=True)
     c1, c2, c3, c4 = st.columns(4)
@@ -394,8 +394,8 @@ def pretrain_section() -> None:
     st.markdown("A conv classifier whose conv part **starts from a conv AE's encoder** (trained on unlabelled "
                 "images), fine-tuned on k labels per class — against the same network from random weights, "
                 "trained the same way.")
-    st.latex(r"\mathrm{clf}(x) = W\,\mathrm{ReLU}(\mathrm{Enc}_	heta(x)),\quad 	heta_0 = "
-             r"	heta_{\mathrm{AE}}\ 	ext{(pretrained) or random (scratch)}")
+    st.latex(r"\mathrm{clf}(x) = W\,\mathrm{ReLU}(\mathrm{Enc}_\theta(x)),\quad \theta_0 = "
+             r"\theta_{\mathrm{AE}}\ \text{(pretrained) or random (scratch)}")
     card = shipped_card("pretrain")
     if card is not None and card.get("settings"):
         shipped_note(card)
