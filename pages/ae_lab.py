@@ -364,7 +364,7 @@ def features_section() -> None:
                 cfg = run["config"]
                 st.markdown(f"**{DATA_TITLES.get(dataset, dataset)}** — PCA and a {cfg['ae']} conv AE (code "
                             f"{cfg['code_size']}) learned from {cfg['unlabelled']:,} unlabelled images; "
-                            f"{cfg['test']:,} test images")
+                            f"tested on the held-out split (at most {cfg['test']:,} images)")
                 feature_results(run, f"aelab-ft-shipped-{dataset}")
     with st.expander("What to try, what to notice"):
         st.markdown("**Try:** 1 vs 100 labels per class; Fashion-MNIST vs MNIST; a code of 16 vs 256; gradient "
