@@ -36,7 +36,7 @@ def test_a_finished_tsne_job_ends_where_opentsne_alone_ends(blobs):
     snap = finished(job := LayoutJob(blobs[0], config))
     alone = np.asarray(TSNE(perplexity=10, random_state=3, negative_gradient_method="bh", n_jobs=1).fit(blobs[0]))
     np.testing.assert_array_equal(job.output.coords, alone.astype(np.float32))
-    assert not job.partial and snap.step == snap.steps_total == 750  # 250 exaggerated + 500 iterations
+    assert job.output.stopped_at is None and snap.step == snap.steps_total == 750  # 250 exaggerated + 500 iterations
     assert snap.frames == 75  # a layout every 10 iterations
     assert cached(blobs[0], config) is job.output  # the page's next run finds it without fitting again
 
@@ -81,8 +81,7 @@ def test_stop_keeps_the_layout_reached(blobs, method):
         time.sleep(0.01)
     job.stop()
     snap = wait_for(job, HANG_GUARD_S)
-    assert snap.state == "stopped" and job.partial
-    assert snap.step < snap.steps_total  # it did stop early
+    assert snap.state == "stopped" and job.output.stopped_at == snap.step < snap.steps_total  # it did stop early
     np.testing.assert_array_equal(job.output.coords, snap.coords)  # the map kept is the one last shown
     assert job.output.coords.shape == (4000, 2) and np.isfinite(job.output.coords).all()
     assert cached(codes, job.config) is None  # a stopped layout is not served as the finished map

@@ -44,7 +44,7 @@ class Stopped(Exception):
 
 class LayoutJob(BackgroundJob):
     """Fit a t-SNE or UMAP map of `codes` in the background; `output` is the finished Projection (also put in
-    projection's cache), or after a stop a Projection of the layout reached, marked in `partial`."""
+    projection's cache), or after a stop a Projection of the layout reached, its `stopped_at` set."""
 
     def __init__(self, codes: np.ndarray, config: ProjectionConfig, every: int = 10):
         if config.method not in ("tsne", "umap"):
@@ -55,7 +55,6 @@ class LayoutJob(BackgroundJob):
         total = sum(n for _, n in TSNE_PHASES) if config.method == "tsne" else projection.UMAP_EPOCHS
         super().__init__(LayoutStatus(coords=projection.pca_start(self.codes, config.dims), steps_total=total))
         self._result: Projection | None = None
-        self.partial = False
 
     @property
     def output(self) -> Projection | None:
@@ -78,21 +77,20 @@ class LayoutJob(BackgroundJob):
             coords, reducer = fit(started)
         except Stopped:
             coords, reducer = None, None
-        stopped = self._stop.is_set()
-        if stopped:
+        stopped_at = None
+        if self._stop.is_set():
             with self._lock:
-                coords = self._snap.coords if self._snap.frames else None
+                coords, stopped_at = (self._snap.coords, self._snap.step) if self._snap.frames else (None, None)
             if coords is None:  # stopped before the optimisation began: no layout of its own to keep
                 return True
         seconds = time.perf_counter() - started
-        result = Projection(np.asarray(coords, np.float32), self.config, seconds, self.codes, reducer)
-        if not stopped:
+        result = Projection(np.asarray(coords, np.float32), self.config, seconds, self.codes, reducer, stopped_at)
+        if stopped_at is None:
             projection.remember(result)
         with self._lock:
-            self._result, self.partial = result, stopped
-            self._snap.seconds = seconds
-            self._snap.coords = result.coords
-        return stopped
+            self._result = result
+            self._snap.seconds, self._snap.coords = seconds, result.coords
+        return stopped_at is not None
 
     def _tsne(self, started: float):
         phases = iter([(name, sum(n for _, n in TSNE_PHASES[:i])) for i, (name, _) in enumerate(TSNE_PHASES)])

@@ -59,6 +59,7 @@ class Projection:
     seconds: float
     codes: np.ndarray
     reducer: object | None = None  # fitted PCA or UMAP object; None for t-SNE and shipped maps
+    stopped_at: int | None = None  # a t-SNE/UMAP layout stopped by the user: the iteration or epoch it reached
 
     @property
     def inverse_kind(self) -> str:
