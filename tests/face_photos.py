@@ -58,7 +58,7 @@ def lfw_head(index: int) -> tuple[Image.Image, np.ndarray]:
     face = Image.fromarray(np.round(lfw_subset()[index] * 255).astype(np.uint8)).convert("RGB")
     head = face.resize((100, 100), Image.Resampling.BICUBIC).convert("RGBA")
     head.putalpha(_oval(head.size))
-    return head, np.array([(6.57, 9.06), (15.30, 8.66)]) * 4
+    return head, np.array([(6.56, 9.05), (15.36, 8.66)]) * 4
 
 
 def _oval(size: tuple[int, int]) -> Image.Image:

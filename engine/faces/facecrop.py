@@ -27,6 +27,10 @@ from engine.faces.landmarks import MIN_FACE, Face, find_faces
 from engine.imageio import MAX_IMAGE_PIXELS, open_image
 
 WORK_SIDE = 1024  # the photo is kept at most this big: enough for any model input and for box editing
+# Landmarks are placed again on a face turned upright when its eye line is tilted this much (degrees): at 40° one
+# pass left the astronaut's eye line 2–4.6° off, a second 0.1–1.8°; near upright a second pass on small faces only
+# adds noise (bench/morph.py).
+UPRIGHT_AGAIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,10 @@ class Framing:
 
 
 # LFW subset (25×25): MTCNN finds all 100 faces (each upscaled 4× on an edge-padded canvas); the median eyes are at
-# (6.57, 9.06) and (15.30, 8.66) pixels (bench/morph.py measures it again).
+# (6.56, 9.05) and (15.36, 8.66) pixels (bench/morph.py measures it).
 # Procedural faces (64×64, drawn): the irises are drawn at (32 ± 7, 33 − 2) before each face's jitter, pixel
 # centres at +0.5.
-FRAMINGS = {"faces": Framing(eye_distance=0.349, centre_x=0.438, eye_y=0.354),
+FRAMINGS = {"faces": Framing(eye_distance=0.352, centre_x=0.438, eye_y=0.354),
             "procfaces": Framing(eye_distance=0.219, centre_x=0.508, eye_y=0.492)}
 
 
@@ -136,15 +140,17 @@ def _draft_jpeg(data: bytes) -> tuple[Image.Image, tuple[int, int]] | None:
 
 
 def detect_faces(photo: Photo) -> list[Face]:
-    """Faces MTCNN finds on the working copy, largest first, with their landmarks in original pixels; each face's
-    points placed again on the face turned upright (O-Net places them best there: the astronaut's eye line, tilted
-    by 40°, came out 4.6° off in one pass, 1.8° in two)."""
+    """Faces MTCNN finds on the working copy, largest first, with their landmarks in original pixels; a tilted
+    face's points placed again on it turned upright (O-Net places them best there; bench/morph.py)."""
     return [upright_points(photo, face.scaled(1 / photo.factor)) for face in find_faces(photo.image)]
 
 
 def upright_points(photo: Photo, face: Face, side: int = 128) -> Face:
-    """face with its landmarks found again on a side×side crop that turns it upright; as it was if none is found."""
+    """face with its landmarks found again on a side×side crop that turns it upright, when its eye line is tilted by
+    UPRIGHT_AGAIN or more; as it was otherwise, or if none is found there."""
     box = aligned_box(face, (3, side, side))
+    if abs(box.angle) < UPRIGHT_AGAIN:
+        return face
     upright = Image.fromarray(np.round(crop(photo, box, (3, side, side)).transpose(1, 2, 0) * 255).astype(np.uint8))
     again = find_faces(upright)
     if not again:
