@@ -90,8 +90,8 @@ def photo_face(label: str, content: bytes, model, base: FaceModel) -> np.ndarray
         ui.alert(st.error, "This photo cannot be used:", str(e))
         return None
     if found["image"] is None:
-        st.warning(f"{found['message']} Move the box below onto the face (or press “Use this box”): "
-                   "nothing is morphed until you do.")
+        st.warning(f"{found['message']} Set the box on the face below (or press “Use this box”): nothing is "
+                   "morphed until you do.")
     else:
         st.success(found["message"])
     box = found["box"] or centre_box(found["size"])

@@ -100,7 +100,7 @@ def test_gradio_widget_refuses_a_photo_without_a_face(app_url, page, tmp_path):
     inputs.nth(0).set_input_files(paths[0])
     inputs.nth(1).set_input_files(paths[1])
     widget.get_by_role("button", name="Morph").click()
-    widget.get_by_text("Face B: No face: no face found").first.wait_for(timeout=60_000)
+    widget.get_by_text("Face B: No face found. The photo waits in the Morph tab").first.wait_for(timeout=60_000)
 
 
 def test_attribute_vector_adds_glasses(app_url, page, shot):

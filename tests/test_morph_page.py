@@ -90,7 +90,7 @@ def boxes_offered(at: AppTest) -> list:
 
 @pytest.mark.parametrize("array, message", [
     (np.full((10, 10, 3), 128, np.uint8), "too small (10×10)"),
-    (np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))[..., None].repeat(3, 2), "no face found"),
+    (np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))[..., None].repeat(3, 2), "No face found."),
 ])
 def test_photos_without_a_face_ask_for_a_box_and_are_not_morphed_until_set(at, array, message):
     upload(at, "A", jpeg(array))

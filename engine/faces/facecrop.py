@@ -218,7 +218,8 @@ class FaceCrop:
 def face_crop(source, input_shape: tuple[int, int, int], framing: Framing = Framing(),
               box: Box | None = None) -> FaceCrop:
     """Detect, align the largest face by its eyes and crop it for the model; with the caller's `box`, crop that
-    without detecting again. No face: no image, and a message asking for a box (never a silent centre crop)."""
+    without detecting again. No face: no image and a message, never a silent centre crop (the caller asks for a
+    box)."""
     photo = source if isinstance(source, Photo) else load_photo(source)
     faces = [] if box is not None else detect_faces(photo)  # a box by hand: the page already has the detections
     notes = []
@@ -234,8 +235,8 @@ def face_crop(source, input_shape: tuple[int, int, int], framing: Framing = Fram
                         f"its eyes (their line was tilted {box.angle:+.0f}°; now level, where the model's training "
                         "faces have them).")
     else:
-        why = f"the photo is too small ({w}×{h}) to search" if min(photo.image.size) < MIN_FACE else "no face found"
-        return FaceCrop(None, None, [], False, f"No face: {why}. Set the box on the face by hand.", photo)
+        why = f": the photo is too small ({w}×{h}) to search" if min(photo.image.size) < MIN_FACE else ""
+        return FaceCrop(None, None, [], False, f"No face found{why}.", photo)
     return FaceCrop(crop(photo, box, input_shape), box, faces, True, " ".join(notes), photo)
 
 
