@@ -18,7 +18,7 @@ from PIL import Image
 
 MIN_FACE = 20  # smallest face searched, in pixels of the image given (MTCNN's default)
 # P-, R-, O-Net face scores needed: MTCNN's defaults but O-Net's 0.7 raised to 0.9 (bench/morph.py: the pasted and
-# bundled faces scored 0.97 or more, its only false positives, a spot in a gravel texture, 0.72)
+# bundled faces scored 0.966 or more, its only false positives, a spot in a gravel texture, 0.72)
 THRESHOLDS = (0.6, 0.7, 0.9)
 PYRAMID_STEP = 0.709  # image pyramid scale step (MTCNN's default)
 
