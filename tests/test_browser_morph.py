@@ -46,14 +46,16 @@ def test_a_tilted_photo_uploaded_in_the_morph_tab_is_aligned(app_url, page, shot
     shot(page, "morph-tilted-upload.png")
 
 
-def test_two_photos_in_the_gradio_widget_come_back_as_a_morph(app_url, page, shot, tmp_path):
-    from skimage.data import astronaut, camera
+def morph_in_the_gradio_widget(page, page_url: str, tmp_path, second: str = "camera"):
+    """Open the morph page's Gradio tab, drop scikit-image's astronaut and `second` (a skimage.data photo) into the
+    widget as JPEGs, press Morph; returns the widget's frame."""
+    import skimage.data
 
     paths = []
-    for name, image in (("astronaut", astronaut()), ("cameraman", camera())):
+    for name in ("astronaut", second):
         paths.append(str(tmp_path / f"{name}.jpg"))
-        Image.fromarray(image).save(paths[-1])
-    page.goto(app_url + "/morph")
+        Image.fromarray(getattr(skimage.data, name)()).save(paths[-1])
+    page.goto(f"{page_url}/morph")
     page.get_by_role("tab", name="Two photos (Gradio)").click()
     widget = page.frame_locator('iframe[src*="sid="]')
     widget.get_by_role("button", name="Morph").wait_for(timeout=120_000)
@@ -61,6 +63,11 @@ def test_two_photos_in_the_gradio_widget_come_back_as_a_morph(app_url, page, sho
     inputs.nth(0).set_input_files(paths[0])
     inputs.nth(1).set_input_files(paths[1])
     widget.get_by_role("button", name="Morph").click()
+    return widget
+
+
+def test_two_photos_in_the_gradio_widget_come_back_as_a_morph(app_url, page, shot, tmp_path):
+    widget = morph_in_the_gradio_widget(page, app_url, tmp_path)
     widget.locator('img[src*=".gif"]').first.wait_for(timeout=60_000)
     assert widget.get_by_text("A: Found").first.is_visible()  # the astronaut's face was detected
     shot(page, "morph-gradio.png")
@@ -86,20 +93,7 @@ def test_gradio_widget_says_why_an_upload_is_refused(app_url, page, tmp_path):
 
 def test_gradio_widget_refuses_a_photo_without_a_face(app_url, page, tmp_path):
     """No silent centre crop: a cat photo is refused, and waits in the Morph tab for a box set by hand."""
-    from skimage.data import astronaut, chelsea
-
-    paths = []
-    for name, image in (("astronaut", astronaut()), ("cat", chelsea())):
-        paths.append(str(tmp_path / f"{name}.jpg"))
-        Image.fromarray(image).save(paths[-1])
-    page.goto(app_url + "/morph")
-    page.get_by_role("tab", name="Two photos (Gradio)").click()
-    widget = page.frame_locator('iframe[src*="sid="]')
-    widget.get_by_role("button", name="Morph").wait_for(timeout=120_000)
-    inputs = widget.locator('input[type="file"]')
-    inputs.nth(0).set_input_files(paths[0])
-    inputs.nth(1).set_input_files(paths[1])
-    widget.get_by_role("button", name="Morph").click()
+    widget = morph_in_the_gradio_widget(page, app_url, tmp_path, second="chelsea")
     widget.get_by_text("Face B: No face found. The photo waits in the Morph tab").first.wait_for(timeout=60_000)
 
 
