@@ -166,10 +166,12 @@ class DANNTrainer:
         self._loop.close()
 
     def _set(self, state: str, message: str) -> None:
-        with self._lock:
-            self._snap.state, self._snap.message = state, message
+        """Publish the experiment's record in this state (holding the loop, or from the worker)."""
         if state != "running":
             self._exp.snap.message = message
+        with self._lock:
+            self._snap = copy.deepcopy(self._exp.snap)
+            self._snap.state, self._snap.message = state, message
 
     def _publish(self) -> None:
         with self._lock:
