@@ -12,7 +12,7 @@ from PIL import Image
 from test_browser import ISOLATED, hover_tip, open_explorer
 
 pytestmark = pytest.mark.browser
-PAGES = ["", "explorer", "words", "gan", "style", "morph"]
+PAGES = ["", "explorer", "words", "gan", "style", "morph", "domain"]
 
 
 @pytest.fixture(scope="module")
