@@ -280,7 +280,9 @@ def main() -> None:
     ui.use_app_navigation()
     configure_threads()
     ui.intro(
-        "Domain adaptation (DANN)", LOSSES[0] + r"\qquad" + LOSSES[1],
+        "Domain adaptation (DANN)",
+        r"E(\theta_f, \theta_y, \theta_d) = L_{\text{label}}(\theta_f, \theta_y) - \lambda\, L_{\text{domain}}(\theta_f, "
+        r"\theta_d), \qquad \min_{\theta_f,\, \theta_y} E, \quad \max_{\theta_d} E",
         "open the page on the shipped run and compare the two maps coloured by domain: before training the target "
         "digits sit apart from the source; after DANN they mix. Press Start and watch the domain classifier's "
         "accuracy drop towards 50 % as λ grows. Try the collapse preset (λ large from the start), then the preset "
