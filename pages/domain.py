@@ -154,8 +154,8 @@ def status_line(snap, shown: str) -> None:
     if snap.state != shown:
         st.rerun(scope="app")
     stages = " → ".join(MODES[s] for s in snap.stages)
-    text = (f"{MODES[snap.stage]}: step {snap.iteration:,} of {snap.total:,} · {snap.steps_per_second:,.1f} steps/s · "
-            f"{snap.seconds:.1f} s")
+    speed = f" · {snap.steps_per_second:,.1f} steps/s" if snap.steps_per_second > 0 else ""
+    text = f"{MODES[snap.stage]}: step {snap.iteration:,} of {snap.total:,}{speed} · {snap.seconds:.1f} s"
     if snap.state == "diverged":
         st.error(f"Training stopped: {snap.message}")
     elif snap.state == "queued":
@@ -169,7 +169,7 @@ def status_line(snap, shown: str) -> None:
             st.caption(f"⏸ {snap.state} · {text}")
 
 
-def curve_figures(snap, height: int = 240) -> tuple[go.Figure, go.Figure]:
+def curve_figures(snap, height: int = 300) -> tuple[go.Figure, go.Figure]:
     """Accuracies at each measurement, and the losses and λ per step (block means beyond 400 points)."""
     accuracy = go.Figure()
     ev = snap.evals
@@ -192,11 +192,13 @@ def curve_figures(snap, height: int = 240) -> tuple[go.Figure, go.Figure]:
                            line=dict(color=colour))
     losses.add_scatter(x=cv["iteration"][::block], y=cv["lam"][::block], name="λ_p", yaxis="y2",
                        line=dict(color="#ff7f0e", dash="dash"))
-    losses.update_layout(yaxis=dict(title="loss"), yaxis2=dict(title="λ_p", overlaying="y", side="right",
-                                                                 rangemode="tozero"))
+    top = max([*cv["lam"], 1e-3])
+    losses.update_layout(yaxis=dict(title="loss", rangemode="tozero"),
+                         yaxis2=dict(title="λ_p", overlaying="y", side="right", range=[0, 1.05 * top],
+                                     tickformat=".2g", showgrid=False))
     for fig in (accuracy, losses):
         fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step (DANN run)",
-                          legend=dict(orientation="h", y=1.2))
+                          legend=dict(orientation="h", yanchor="top", y=-0.3))
     return accuracy, losses
 
 
@@ -233,7 +235,7 @@ def feature_map(points: dict | None, colour_by: str, title: str) -> go.Figure:
                             text=[f"{name}, digit {k}" if k >= 0 else name for k in digit[pick]],
                             hoverinfo="text")
     fig.update_layout(title=title, height=330, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="PC 1",
-                      yaxis_title="PC 2", legend=dict(orientation="h", y=-0.15))
+                      yaxis_title="PC 2", legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
     return fig
 
 
@@ -241,10 +243,11 @@ def bounds(snap) -> None:
     from engine.dann.train import MODES, gap_closed
 
     results = snap.results
+    st.caption("Target accuracy, all held-out target images")
     for mode in snap.stages:
         r = results.get(mode)
         target = "–" if r is None or r["target"] is None else f"{r['target']:.1%}"
-        st.metric(f"Target accuracy: {MODES[mode]}", target,
+        st.metric(MODES[mode], target,
                   help={"dann": "Source labels + unlabelled target images, through the gradient reversal layer.",
                         "source-only": "The same network and steps on the source alone: no adaptation.",
                         "target": "Trained on the target's own labels: what perfect adaptation would reach."}[mode])
@@ -264,7 +267,8 @@ def maps_and_bounds(trainer) -> None:
     with c3:
         bounds(snap)
     st.caption("Each map: the first two principal components of h(x), the 768 features, for 300 held-out images "
-               "of each domain (fitted on both). Adapted features mix the domains and keep the digits apart.")
+               "of each domain (fitted on both). Adaptation pulls the two domains' features together; colour by digit to "
+               "see whether the digits stay apart.")
 
 
 def examples(pair) -> None:
