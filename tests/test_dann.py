@@ -130,6 +130,7 @@ def test_a_users_target_must_be_colour_28_pixel_images_enough_of_them():
     assert not pair.target.labelled and len(pair.target.train_x) == 30
     assert digit_labels(np.array([0, 1, 1]), ["3", "7"]).tolist() == [3, 7, 7]
     assert digit_labels(np.array([0, 1]), ["cats", "7"]) is None
+    assert digit_labels(np.array([0, 1]), ["12", "7"]) is None
 
 
 def test_train_on_target_needs_target_labels():

@@ -131,7 +131,7 @@ def digits_pair() -> DomainPair:
 
 def digit_labels(labels: np.ndarray | None, names: list[str] | None) -> np.ndarray | None:
     """Folder labels as digits 0–9 when every folder is named by one digit, else None (the images stay unlabelled)."""
-    if labels is None or names is None or not all(n.strip() in "0123456789" and n.strip() for n in names):
+    if labels is None or names is None or not all(n.strip() in tuple("0123456789") for n in names):
         return None
     lookup = np.array([int(n) for n in names])
     return lookup[labels]
