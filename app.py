@@ -57,11 +57,21 @@ def home() -> None:
         "face with a vector from labels or from faces you pick, and see PCA, a conv AE and a VAE do the same edit."
     )
     st.page_link("pages/morph.py", label="Open morphing", icon="🎭")
+    st.subheader("Domain adaptation")
+    st.latex(r"\min_{h,\,y}\max_{d}\; L_{\text{label}}(y(h(x_s)), y_s) - \lambda\, L_{\text{domain}}(d(h(x)))")
+    st.markdown(
+        "Watch a network learn to read digits on photos it never saw a label for (DANN, Ganin & Lempitsky): a domain "
+        "classifier tries to tell handwritten digits from digits on photos by their features, and a gradient "
+        "reversal layer trains the features to fool it. Live accuracy curves, the features of both domains before "
+        "and after, and the two bounds: no adaptation, and training on the target's own labels."
+    )
+    st.page_link("pages/domain.py", label="Open domain adaptation", icon="🔀")
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
 
 PAGES = [("explorer", "Latent-space explorer", "🧭"), ("words", "Word algebra", "🔤"), ("gan", "GANs, live", "🎲"),
-         ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭")]  # url path = file stem, title, icon
+         ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭"),
+         ("domain", "Domain adaptation", "🔀")]  # url path = file stem, title, icon
 
 
 def navigation() -> None:

@@ -41,3 +41,5 @@ for ckpt in checkpoints/*.safetensors; do
   grep -q '"format": "latentlab-autoencoder-1"' "${ckpt%.safetensors}.json" || continue
   "$PY" -m engine project "$ckpt" --methods pca,tsne,umap
 done
+# Issue 17, domain adaptation: DANN and its two bounds on MNIST → MNIST-M-like (the page opens on it).
+"$PY" -m engine dann --pair mnist-m --epochs 10 --threads 1 --out checkpoints/mnist-m-dann

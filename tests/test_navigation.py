@@ -65,7 +65,7 @@ def test_a_fresh_servers_first_request_for_the_explorer_gets_app_navigation(page
         links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
         titles = [text.split(maxsplit=1)[-1].strip() for text in links]  # without the icon
         assert titles == ["Home", "Latent-space explorer", "Word algebra", "GANs, live", "Style transfer",
-                          "Morphing"], f"not app.py's menu (the pages/ folder's is app, explorer, ...): {links}"
+                          "Morphing", "Domain adaptation"], f"not app.py's menu (the pages/ folder's is app, explorer, ...): {links}"
         assert page.url.rstrip("/").endswith("/explorer")
         width = page.evaluate("() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
                               ".getBoundingClientRect().width")

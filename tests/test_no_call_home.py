@@ -112,11 +112,12 @@ def walk(page, url: str) -> None:
     open_page(page, url + "/explorer", "Latent-space explorer")
     open_page(page, url + "/gan", "GAN training, live")
     open_page(page, url + "/morph", "Morphing and attribute vectors")
+    open_page(page, url + "/domain", "Domain adaptation (DANN)")
     page.wait_for_timeout(max(0.0, TELEMETRY_DELAY_S - (time.monotonic() - stylized)) * 1000)
 
 
 @pytest.mark.browser
-@pytest.mark.timeout(1200)  # six pages, each loading its models: 3–8 minutes on 2 busy cores
+@pytest.mark.timeout(1200)  # seven pages, each loading its models: 3–8 minutes on 2 busy cores
 def test_a_walk_through_every_page_stays_on_this_machine(page, tmp_path, monkeypatch):
     """serve() starts `sys.executable -m streamlit run app.py`; here that executable is strace wrapping Python, and
     the server's Python loads a sitecustomize that records every name lookup."""

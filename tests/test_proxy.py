@@ -13,7 +13,7 @@ from test_browser import ISOLATED, hover_tip, open_explorer
 from test_browser_morph import morph_in_the_gradio_widget
 
 pytestmark = pytest.mark.browser
-PAGES = ["", "explorer", "words", "gan", "style", "morph"]
+PAGES = ["", "explorer", "words", "gan", "style", "morph", "domain"]
 
 
 @pytest.fixture(scope="module")
