@@ -87,6 +87,10 @@ else:
     import asyncio
     import contextlib
 
+    # Imported once here, before any session runs: the pages reach pandas lazily (through plotly) while the UMAP
+    # warm-up thread imports it too, and a thread can then see a half-imported module ("no attribute 'Series'").
+    import pandas  # noqa: F401
+
     from pages.ui import gradio_embed, morph_widget, style_widget, warmup
 
     widgets = gradio_embed.Widgets({"style": style_widget.build, "morph": morph_widget.build})

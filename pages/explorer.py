@@ -562,14 +562,16 @@ def path_panel(ends: dict, proj: projection.Projection, model: Autoencoder) -> N
         st.caption("Path: A is set — click a second point or cross for B.")
 
 
-def map_2d_section(view: MapView, grid: DecodeGrid, ends: dict, model: Autoencoder) -> None:
-    """The clickable 2-D map and, beside it, what was picked on it and the path."""
+def map_2d_section(view: MapView, ends: dict, model: Autoencoder) -> None:
+    """The clickable 2-D map and, beside it, what was picked on it and the path. The grid's positions are drawn
+    with the map; its decoding (for hover and clicks) comes after, so a first visit sees the map sooner."""
     col_map, col_side = st.columns([3, 2])
     with col_map:
         with st.container(key="ll-map"):
-            event = st.plotly_chart(map_figure(view, grid.points, ends["points"]), key=f"map-{zlib.crc32(view.id.encode())}",
-                                    on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                    config={"displaylogo": False})
+            event = st.plotly_chart(map_figure(view, latent.grid_over(view.proj.coords, GRID), ends["points"]),
+                                    key=f"map-{zlib.crc32(view.id.encode())}", on_select="rerun",
+                                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+        grid = decoded_grid(view.id, view.proj, model)
         hover_thumbnails(view, grid.images)
         inverse_note = {"exact": "exact inverse", "umap": "UMAP inverse_transform",
                         "interpolated": "distance-weighted blend of the nearest codes"}[view.proj.inverse_kind]
@@ -739,10 +741,9 @@ def main() -> None:
             map_3d_section(view)
             quality_panel(view, chosen.card)
         return
-    grid = decoded_grid(view.id, view.proj, chosen.model)
     ends = path_ends(view.id)
     with tab_map:
-        map_2d_section(view, grid, ends, chosen.model)
+        map_2d_section(view, ends, chosen.model)
         quality_panel(view, chosen.card)
 
 
