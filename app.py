@@ -86,10 +86,11 @@ if __name__ == "__main__":
 else:
     import asyncio
     import contextlib
+    import importlib
 
     # Imported once here, before any session runs: the pages reach pandas lazily (through plotly) while the UMAP
     # warm-up thread imports it too, and a thread can then see a half-imported module ("no attribute 'Series'").
-    import pandas  # noqa: F401
+    importlib.import_module("pandas")
 
     from pages.ui import gradio_embed, morph_widget, style_widget, warmup
 
