@@ -94,13 +94,13 @@ else:
 
     from pages.ui import gradio_embed, morph_widget, style_widget, warmup
 
-    widgets = gradio_embed.Widgets({"style": style_widget.build, "morph": morph_widget.build})
+    routes, widgets_lifespan = gradio_embed.routes({"style": style_widget.build, "morph": morph_widget.build})
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        async with widgets.running():
-            warming = asyncio.create_task(warmup.warm([""] + [path for path, _, _ in PAGES], then=widgets.start))
+        async with widgets_lifespan(_app):
+            warming = asyncio.create_task(warmup.warm([""] + [path for path, _, _ in PAGES]))
             yield
             warming.cancel()
 
-    app = st.App("app.py", routes=widgets.routes(), lifespan=lifespan)
+    app = st.App("app.py", routes=routes, lifespan=lifespan)

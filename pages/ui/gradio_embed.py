@@ -1,6 +1,6 @@
 """Gradio image widgets inside Streamlit pages, served by the Streamlit server itself: one origin, one port.
 
-Each widget's Blocks app is built once per server process (on first need, see Widgets) and mounted as an ASGI route of app.py's st.App at
+Each widget's Blocks app is built once per server process and mounted as an ASGI route of app.py's st.App at
 <server.baseUrlPath>/gradio/<name>/; the page shows it in an iframe at that same-origin path, so it works from any
 browser and behind a reverse proxy that forwards the app's path. The iframe shares no session with Streamlit, so
 each Blocks app is self-contained: image in → engine → image out. Uploads reach the engine as
@@ -9,13 +9,11 @@ never by Gradio. Files in Gradio's cache (uploads, results) are deleted when the
 """
 # No `from __future__ import annotations`: Gradio finds the unload handler's `request: gr.Request` parameter by its
 # evaluated annotation, and gradio is imported inside functions only.
-import asyncio
 import contextlib
 import html
 import os
 import tempfile
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
@@ -33,7 +31,7 @@ _handoff: OrderedDict[str, dict] = OrderedDict()
 _handoff_lock = threading.Lock()
 _session_files: dict[str, set[str]] = {}  # Gradio session → the cache files its widget calls used
 _session_lock = threading.Lock()
-_served: dict[str, str | None] = {}  # widget name → None when it is served, else why it could not be built
+_served: dict[str, str | None] = {}  # widget name → None when it is mounted, else why it could not be built
 log = get_logger(__name__)  # Streamlit's: its handler, format and level (--logger.level)
 
 
@@ -45,73 +43,31 @@ def mount_path() -> str:
     return f"/{base}/gradio" if base else "/gradio"
 
 
-class Widgets:
-    """Every widget (builders: name → function returning its gr.Blocks) as one ASGI app for app.py's st.App, at
-    mount_path(). Built on first need, not at import: importing Gradio and building the Blocks takes 5–15 s, which
-    would hold the whole server (and the explorer's first student) back. The server's warm-up calls start() after
-    the pages; a widget request before that waits for the build. A widget that fails to build is left out and
-    logged; its page then offers its Streamlit uploader alone."""
-
-    def __init__(self, builders: dict[str, Callable]):
-        self.builders, self.app, self._build_task = builders, None, None
-        self._gradio_lifespans = contextlib.AsyncExitStack()
-        _served.update(dict.fromkeys(builders))  # served: pages show the iframe, whose request waits for the build
-
-    def routes(self) -> list:
-        from starlette.routing import Mount
-
-        return [Mount(mount_path(), app=self)]
-
-    @contextlib.asynccontextmanager
-    async def running(self):
-        """st.App's lifespan part: on shutdown, stop the Gradio queues that start() started."""
-        async with self._gradio_lifespans:
-            yield
-
-    def start(self) -> asyncio.Task:
-        """Build the widgets in a worker thread and start their Gradio queues, once; the task to await."""
-        if self._build_task is None:
-            self._build_task = asyncio.get_running_loop().create_task(self._build())
-        return self._build_task
-
-    async def _build(self) -> None:
-        began = time.monotonic()
-        try:
-            app = await asyncio.to_thread(_mount_all, self.builders)
-        except Exception as e:  # Gradio itself is missing or broken: every page offers its uploader
-            log.exception("The Gradio widgets could not be built")
-            _served.update(dict.fromkeys(self.builders, f"{type(e).__name__}: {e}"))
-            return
-        # A mounted app's own lifespan never runs under Starlette: without this, Gradio's queue never starts.
-        await self._gradio_lifespans.enter_async_context(app.router.lifespan_context(app))
-        self.app = app
-        log.info("Gradio widgets %s built in %.1f s", ", ".join(self.builders), time.monotonic() - began)
-
-    async def __call__(self, scope, receive, send) -> None:
-        if self.app is None:
-            await asyncio.shield(self.start())
-        if self.app is None:
-            from starlette.responses import PlainTextResponse
-
-            response = PlainTextResponse("The image widget could not start; use the page's uploader.", 503)
-            return await response(scope, receive, send)
-        await self.app(scope, receive, send)
-
-
-def _mount_all(builders: dict[str, Callable]):
-    """One FastAPI app with each widget's Blocks mounted at /<name>."""
+def routes(builders: dict[str, Callable]):
+    """The ASGI route serving every widget (builders: name → function returning its gr.Blocks), and the lifespan
+    that starts their Gradio queues, for app.py's st.App. A widget that fails to build is left out and logged;
+    its page then offers its Streamlit uploader alone."""
     import gradio as gr
     from fastapi import FastAPI
+    from starlette.routing import Mount
 
     widgets = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     for name, build in builders.items():
         try:
             gr.mount_gradio_app(widgets, build(), path=f"/{name}", footer_links=[], max_file_size=MAX_UPLOAD,
                                 ssr_mode=False, enable_monitoring=False, mcp_server=False, show_error=False)
+            _served[name] = None
         except Exception as e:  # a missing package or model: the page still works without the widget
             log.exception("The Gradio widget %r could not be built", name)
             _served[name] = f"{type(e).__name__}: {e}"
-    return widgets
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        # A mounted app's own lifespan never runs under Starlette: without this, Gradio's queue never starts.
+        async with widgets.router.lifespan_context(widgets):
+            yield
+
+    return [Mount(mount_path(), app=widgets)], lifespan
 
 
 def session_id() -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import Awaitable, Callable
 
 from streamlit.logger import get_logger
 
@@ -66,9 +65,8 @@ async def wait_for_server(url: str) -> None:
             await asyncio.sleep(0.5)
 
 
-async def warm(pages: list[str], then: Callable[[], Awaitable] | None = None) -> None:
-    """Visit each page once in turn (logged with its time), then await `then()` (e.g. build what the pages do not
-    need to open); off when LATENTLAB_WARMUP=0."""
+async def warm(pages: list[str]) -> None:
+    """Visit each page once in turn (logged with its time); off when LATENTLAB_WARMUP=0."""
     if os.environ.get("LATENTLAB_WARMUP", "1") == "0":
         return
     url, start = server_url(), time.monotonic()
@@ -81,7 +79,5 @@ async def warm(pages: list[str], then: Callable[[], Awaitable] | None = None) ->
                      outcome.WhichOneof("type") if outcome.WhichOneof("type") != "script_finished"
                      else outcome.ScriptFinishedStatus.Name(outcome.script_finished))
         log.info("Warm-up done: %d pages in %.1f s", len(pages), time.monotonic() - start)
-        if then is not None:
-            await then()
     except Exception:  # the server still works, the first visitors just pay for what warm-up did not load
         log.exception("Warm-up stopped")
