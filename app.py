@@ -22,6 +22,14 @@ def home() -> None:
         "points where no image exists."
     )
     st.page_link("pages/explorer.py", label="Open the explorer", icon="🧭")
+    st.subheader("Autoencoder lab")
+    st.latex(r"L = \|x - \mathrm{Dec}(\mathrm{Enc}(x + \sigma\varepsilon))\|^2 + \lambda\textstyle\sum_i|\mathrm{Enc}_i(x)|")
+    st.markdown(
+        "Why an autoencoder with a big code must be regularised: train one with no regulariser next to sparse, "
+        "denoising and dropout versions and measure how much noise each copies; then denoise digits with a slider "
+        "and read the PSNR."
+    )
+    st.page_link("pages/ae_lab.py", label="Open the autoencoder lab", icon="🧰")
     st.subheader("Word algebra")
     st.latex(r"v_{\text{king}} - v_{\text{man}} + v_{\text{woman}} \approx v_{\text{queen}}")
     st.markdown(
@@ -57,19 +65,21 @@ def home() -> None:
         "face with a vector from labels or from faces you pick, and see PCA, a conv AE and a VAE do the same edit."
     )
     st.page_link("pages/morph.py", label="Open morphing", icon="🎭")
-    st.subheader("Autoencoder lab")
-    st.latex(r"L = \|x - \mathrm{Dec}(\mathrm{Enc}(x + \sigma\varepsilon))\|^2 + \lambda\textstyle\sum_i|\mathrm{Enc}_i(x)|")
+    st.subheader("Domain adaptation")
+    st.latex(r"\min_{h,\,y}\max_{d}\; L_{\text{label}}(y(h(x_s)), y_s) - \lambda\, L_{\text{domain}}(d(h(x)))")
     st.markdown(
-        "Why an autoencoder with a big code must be regularised: train one with no regulariser next to sparse, "
-        "denoising and dropout versions and measure how much noise each copies; then denoise digits with a slider "
-        "and read the PSNR."
+        "Watch a network learn to read digits on photos it never saw a label for (DANN, Ganin & Lempitsky): a domain "
+        "classifier tries to tell handwritten digits from digits on photos by their features, and a gradient "
+        "reversal layer trains the features to fool it. Live accuracy curves, the features of both domains before "
+        "and after, and the two bounds: no adaptation, and training on the target's own labels."
     )
-    st.page_link("pages/ae_lab.py", label="Open the autoencoder lab", icon="🧰")
+    st.page_link("pages/domain.py", label="Open domain adaptation", icon="🔀")
     st.caption("Runs offline: datasets and weights come from installed packages and the shipped checkpoints.")
 
 
-PAGES = [("explorer", "Latent-space explorer", "🧭"), ("words", "Word algebra", "🔤"), ("gan", "GANs, live", "🎲"),
-         ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭"), ("ae_lab", "Autoencoder lab", "🧰")]  # url path = file stem, title, icon
+PAGES = [("explorer", "Latent-space explorer", "🧭"), ("ae_lab", "Autoencoder lab", "🧰"), ("words", "Word algebra", "🔤"),
+         ("gan", "GANs, live", "🎲"), ("style", "Style transfer", "🎨"), ("morph", "Morphing", "🎭"),
+         ("domain", "Domain adaptation", "🔀")]  # url path = file stem, title, icon
 
 
 def navigation() -> None:
@@ -84,6 +94,11 @@ if __name__ == "__main__":
 else:
     import asyncio
     import contextlib
+    import importlib
+
+    # Imported once here, before any session runs: the pages reach pandas lazily (through plotly) while the UMAP
+    # warm-up thread imports it too, and a thread can then see a half-imported module ("no attribute 'Series'").
+    importlib.import_module("pandas")
 
     from pages.ui import gradio_embed, morph_widget, style_widget, warmup
 

@@ -10,6 +10,10 @@ for code in 2 16 32; do
   train --dataset mnist --kind vae --code $code --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-vae-$code
 done
 train --dataset mnist --kind linear --code 32 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-linear-32
+# Issue 15, the family side by side: a deep (dense), a sparse and a denoising autoencoder at code 16.
+train --dataset mnist --kind dense --code 16 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-dense-16
+train --dataset mnist --kind conv --code 16 --sparse-l1 0.001 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-sparse-16
+train --dataset mnist --kind conv --code 16 --noise 0.3 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-denoising-16
 # The autoencoder lab's denoising slider: mnist-conv-32's twin trained on noisy inputs (σ = 0.3).
 train --dataset mnist --kind conv --code 32 --noise 0.3 --epochs 40 --lr 0.002 --batch-size 64 --out checkpoints/mnist-conv-32-denoising
 train --dataset faces --kind conv --code 16 --epochs 100 --lr 0.002 --batch-size 32 --out checkpoints/faces-conv-16
@@ -45,3 +49,5 @@ for ckpt in checkpoints/*.safetensors; do
   grep -q '"format": "latentlab-autoencoder-1"' "${ckpt%.safetensors}.json" || continue
   "$PY" -m engine project "$ckpt" --methods pca,tsne,umap
 done
+# Issue 17, domain adaptation: DANN and its two bounds on MNIST → MNIST-M-like (the page opens on it).
+"$PY" -m engine dann --pair mnist-m --epochs 10 --threads 1 --out checkpoints/mnist-m-dann

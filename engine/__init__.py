@@ -7,6 +7,7 @@ One package per topic, each serving one page; shared leaves below them. Imports 
     gan/      2-D and DCGAN training made visible                                (GANs, live)
     style/    fast style networks, Gatys optimisation, the style gallery          (style transfer)
     faces/    face crops, morphing, attribute vectors                            (morphing; uses latent/)
+    dann/     domain adaptation: domains, gradient reversal, DANN and its bounds (domain adaptation)
     data/     the image datasets and the user's zips and folders
     imageio   decoding untrusted images and turning batches into pictures
     jobs      background jobs and the server's training slots

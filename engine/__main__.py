@@ -1,5 +1,6 @@
 """Command line: `python -m engine train ...`, `python -m engine project ...`, `python -m engine list`,
-`python -m engine gan ...`, `python -m engine gan-classifier ...`, `python -m engine attribute-classifier ...`."""
+`python -m engine gan ...`, `python -m engine gan-classifier ...`, `python -m engine attribute-classifier ...`,
+`python -m engine dann ...`."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,6 @@ import shlex
 import sys
 import time
 from pathlib import Path
-
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,9 +87,44 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--threads", type=int, default=None)
     a.add_argument("--out", required=True, help="output path without suffix, e.g. checkpoints/procfaces-attributes")
+
+    d = sub.add_parser("dann", help="train DANN and its two bounds (source only, train on target); write a checkpoint")
+    d.add_argument("--pair", default="mnist-m", choices=["mnist-m", "digits"])
+    d.add_argument("--epochs", type=int, default=None, help="default: the paper's (engine.dann.train.DANNConfig)")
+    d.add_argument("--batch-size", type=int, default=None)
+    d.add_argument("--lr", type=float, default=None)
+    d.add_argument("--lambda-max", type=float, default=None)
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--threads", type=int, default=None)
+    d.add_argument("--out", required=True, help="output path without suffix, e.g. checkpoints/mnist-m-dann")
     args = parser.parse_args(argv)
-    return {"train": _train, "project": _project, "list": _list, "gan": _gan,
-            "gan-classifier": _gan_classifier, "attribute-classifier": _attribute_classifier}[args.command](args, argv)
+    return {"train": _train, "project": _project, "list": _list, "gan": _gan, "gan-classifier": _gan_classifier,
+            "attribute-classifier": _attribute_classifier, "dann": _dann}[args.command](args, argv)
+
+
+def _dann(args, argv) -> int:
+    from engine.dann.checkpoint import save_experiment
+    from engine.dann.domains import load_pair
+    from engine.dann.live import Experiment
+    from engine.dann.train import DANNConfig
+
+    given = {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "lambda_max") if getattr(args, k) is not None}
+    config = DANNConfig(pair=args.pair, seed=args.seed, threads=args.threads, **given)
+    exp = Experiment(config, load_pair(args.pair))
+    seconds: dict[str, float] = {}
+    while not exp.finished:
+        stage, start = exp.snap.stage, time.perf_counter()
+        exp.tick()
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+        if exp.snap.stage != stage or exp.finished:
+            print(f"{stage}: {exp.snap.results.get(stage)} in {seconds[stage]:.1f} s", flush=True)
+    if exp.snap.state != "done":
+        print(exp.snap.message)
+        return 1
+    command = "python -m engine " + " ".join(shlex.quote(a) for a in argv)
+    path = save_experiment(exp, args.out, command, {k: round(v, 1) for k, v in seconds.items()})
+    print(f"wrote {path}")
+    return 0
 
 
 def _train(args, argv) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ DATASET_TITLES = {"mnist": "MNIST digits", "digits": "sklearn digits 8×8", "fas
                   "faces": "LFW faces (subset)", "yours": "Your images (zip or folder)"}
 METHOD_TITLES = {"code": "Code itself (2-D)", "pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 GRID = 28  # decode-anywhere grid: GRID × GRID cells over the map
+MAP_SLOT = "explorer-map"  # the session's job slot of the t-SNE/UMAP layout being optimised
+LIVE_POINTS = 10_000  # points drawn per frame of a moving map
 UPLOAD = "Upload a checkpoint (.safetensors)…"
 
 
@@ -83,7 +86,8 @@ class MapView:
     @property
     def id(self) -> str:
         """Changes whenever the map does: its caches, chart state and clicks go by it."""
-        return f"{self.shown.model_key}|{self.shown.data_key}|{self.proj.config}|{self.shown.n}"
+        stopped = "" if self.proj.stopped_at is None else f"|stopped at {self.proj.stopped_at}"
+        return f"{self.shown.model_key}|{self.shown.data_key}|{self.proj.config}|{self.shown.n}{stopped}"
 
 
 @dataclass
@@ -226,6 +230,16 @@ def data_sidebar(status: dict) -> DataChoice | None:
 
 
 # --- sidebar: model ------------------------------------------------------------------------------
+def model_title(model: dict) -> str:
+    """A card's model as the sidebar names it: "conv AE", "deep AE", "sparse conv AE", "denoising conv AE", …"""
+    name = {"dense": "deep"}.get(model["kind"], model["kind"])
+    if model.get("sparse_l1", 0) > 0:
+        name = f"sparse {name}"
+    if model.get("noise_sigma", 0) > 0:
+        name = f"denoising {name}"
+    return f"{name} AE"
+
+
 def model_sidebar(choice: DataChoice, slot: str) -> ModelChoice:
     """Sidebar "Model": a shipped checkpoint for this data, the model trained in this session, or an upload."""
     from engine.checkpoints import CheckpointError
@@ -236,7 +250,7 @@ def model_sidebar(choice: DataChoice, slot: str) -> ModelChoice:
         options: dict[str, tuple] = {}
         for path, card in list_checkpoints():
             if card.fits(choice.name, choice.data.image_shape):
-                options[f"{card.model['kind']} AE · code {card.model['code_size']} (shipped)"] = ("file", str(path))
+                options[f"{model_title(card.model)} · code {card.model['code_size']} (shipped)"] = ("file", str(path))
         trained = ui.session_result(slot)
         if trained:
             options[trained[1]] = ("session", None)
@@ -305,22 +319,94 @@ def shown_points(choice: DataChoice, model_key: str, codes: np.ndarray, recon: n
                  data.labels[:n] if data.labels is not None else None, data.label_names)
 
 
-def compute_map(config: projection.ProjectionConfig, checkpoint: str | None, shown: Shown) -> projection.Projection:
-    """The shipped map when a shipped checkpoint has one for these images and settings, else a fitted one;
-    the PCA map, with an error, when the settings cannot work on these points."""
+def compute_map(config: projection.ProjectionConfig, checkpoint: str | None, shown: Shown) -> projection.Projection | None:
+    """The shipped map when a shipped checkpoint has one for these images and settings, else a fitted one; None
+    while a t-SNE or UMAP map is still moving (layout_job); the PCA map, with an error, when the settings cannot
+    work on these points."""
     try:
         proj = None
         if checkpoint is not None:
             maps, info = shipped_maps(checkpoint, Path(checkpoint).stat().st_mtime)
             proj = projection.from_shipped(maps, info, shown.codes,
                                            data_fingerprint(shown.data_key, shown.n, shown.images), config)
+        if proj is None and config.method in ("tsne", "umap"):
+            return projection.cached(shown.codes, config) or layout_job(config, shown)
         if proj is None:
-            with st.spinner(f"Computing the {METHOD_TITLES[config.method]} map of {shown.n:,} codes…"):
-                proj = projection.project(shown.codes, config)
+            proj = projection.project(shown.codes, config)
     except ValueError as e:
         st.error(f"{e} Showing the PCA map instead.")
         proj = projection.project(shown.codes, projection.ProjectionConfig(method="pca", dims=config.dims))
     return proj
+
+
+def layout_job(config: projection.ProjectionConfig, shown: Shown) -> projection.Projection | None:
+    """This session's t-SNE/UMAP job for these codes and settings (started here when there is none): its map
+    once it has one — finished, or stopped where the user stopped it — else None while it moves."""
+    from engine.latent.layout import LayoutJob
+
+    slot, key = ui.job_slot(MAP_SLOT), f"{shown.model_key}|{shown.data_key}|{shown.n}|{config}"
+    if slot.job is None or slot.meta.get("key") != key:
+        slot.job = LayoutJob(shown.codes, config).start(replacing=slot.job)  # ValueError: bad settings
+        slot.meta = {"key": key, "started": time.monotonic()}
+    snap = slot.job.snapshot()
+    if snap.state == "failed":
+        raise ValueError(f"The {METHOD_TITLES[config.method]} map failed ({snap.error}).")
+    if slot.job.output is not None or not snap.finished:
+        return slot.job.output
+    st.info(f"Stopped before the {METHOD_TITLES[config.method]} layout began to move: showing PCA.")
+    return projection.project(shown.codes, projection.ProjectionConfig(method="pca", dims=config.dims))
+
+
+def forget_layout() -> None:
+    """Drop this session's stopped layout, so the page fits the map again."""
+    ui.job_slot(MAP_SLOT).job = None
+
+
+def moving_map_section(shown: Shown, config: projection.ProjectionConfig) -> None:
+    """The t-SNE/UMAP layout while it optimises, redrawn twice a second, with Stop; the page reruns when it ends."""
+    ui.job_notice(MAP_SLOT, "map")
+    st.fragment(run_every=0.5)(_moving_map)(shown, config)
+
+
+def _moving_map(shown: Shown, config: projection.ProjectionConfig) -> None:
+    job = ui.job_slot(MAP_SLOT).job
+    snap = job.snapshot()
+    if snap.finished:
+        st.rerun(scope="app")
+    if snap.queue:
+        ui.queued_note(snap.queue)
+        st.button("Leave the queue", on_click=job.stop, key="map-stop")
+        return
+    title = METHOD_TITLES[config.method]
+    if snap.frames == 0:
+        doing = ("finding each code's nearest neighbours and their affinities (perplexity "
+                 f"{config.perplexity:g})" if config.method == "tsne" else
+                 f"building the graph of each code's {config.n_neighbors} nearest neighbours and its spectral start")
+        waited = time.monotonic() - ui.job_slot(MAP_SLOT).meta["started"]
+        text = f"{title}: {doing} · {waited:.0f} s · shown meanwhile: the codes' PCA"
+    else:
+        text = (f"{title}: {snap.phase}, {'iteration' if config.method == 'tsne' else 'epoch'} {snap.step} / "
+                f"{snap.steps_total} · first layout after {snap.first_frame_seconds:.1f} s · {snap.seconds:.1f} s")
+    st.progress(snap.step / max(1, snap.steps_total), text=text)
+    st.button("⏹ Stop (keep this layout)", on_click=job.stop, key="map-stop")
+    show = np.linspace(0, shown.n - 1, min(shown.n, LIVE_POINTS)).astype(int)  # light frames while it moves
+    fig = go.Figure()
+    for label, idx in label_groups(shown):
+        idx = np.intersect1d(idx, show)
+        if config.dims == 3:
+            fig.add_scatter3d(x=snap.coords[idx, 0], y=snap.coords[idx, 1], z=snap.coords[idx, 2], mode="markers",
+                              name=str(label), marker=dict(size=2), hoverinfo="skip")
+        else:
+            fig.add_scattergl(x=snap.coords[idx, 0], y=snap.coords[idx, 1], mode="markers", name=str(label),
+                              marker=dict(size=4 if len(show) > 5000 else 6, opacity=0.8), hoverinfo="skip")
+    fig.update_layout(height=620, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
+                      title=f"{title} of {shown.n:,} codes, moving" + (f" ({len(show):,} of them drawn)"
+                                                                       if len(show) < shown.n else ""))
+    with st.container(key="ll-moving-map"):
+        st.plotly_chart(fig, key="moving-map", config={"displaylogo": False, "staticPlot": True})
+    st.caption("t-SNE first exaggerates the attractions (250 iterations) so clusters form, then lets them settle; "
+               "UMAP pulls graph neighbours together and pushes random pairs apart, epoch by epoch. Stop keeps the "
+               "layout reached; hover, neighbours and decoding come with the finished (or stopped) map.")
 
 
 def label_groups(shown: Shown):
@@ -476,20 +562,26 @@ def path_panel(ends: dict, proj: projection.Projection, model: Autoencoder) -> N
         st.caption("Path: A is set — click a second point or cross for B.")
 
 
-def map_2d_section(view: MapView, grid: DecodeGrid, ends: dict, model: Autoencoder) -> None:
-    """The clickable 2-D map and, beside it, what was picked on it and the path."""
+def map_2d_section(view: MapView, ends: dict, model: Autoencoder) -> None:
+    """The clickable 2-D map and, beside it, what was picked on it and the path. The grid's positions are drawn
+    with the map; its decoding (for hover and clicks) comes after, so a first visit sees the map sooner."""
     col_map, col_side = st.columns([3, 2])
     with col_map:
         with st.container(key="ll-map"):
-            event = st.plotly_chart(map_figure(view, grid.points, ends["points"]), key=f"map-{zlib.crc32(view.id.encode())}",
-                                    on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                    config={"displaylogo": False})
+            event = st.plotly_chart(map_figure(view, latent.grid_over(view.proj.coords, GRID), ends["points"]),
+                                    key=f"map-{zlib.crc32(view.id.encode())}", on_select="rerun",
+                                    selection_mode=("points", "box", "lasso"), config={"displaylogo": False})
+        grid = decoded_grid(view.id, view.proj, model)
         hover_thumbnails(view, grid.images)
         inverse_note = {"exact": "exact inverse", "umap": "UMAP inverse_transform",
                         "interpolated": "distance-weighted blend of the nearest codes"}[view.proj.inverse_kind]
         made = ("Precomputed map shipped with the model" if view.proj.seconds == 0
                 else f"Map computed in {view.proj.seconds:.1f} s")
+        if view.proj.stopped_at is not None:
+            made = f"You stopped this layout at step {view.proj.stopped_at}, after {view.proj.seconds:.1f} s"
         st.caption(f"Faint crosses: positions you can decode ({inverse_note}). {made}.")
+        if view.proj.stopped_at is not None:
+            st.button("Optimise this map again", key="map-again", on_click=forget_layout)
 
     picked = picked_on(event)
     remember_click(picked, view, grid, ends)
@@ -539,6 +631,67 @@ def quality_panel(view: MapView, card: Card | None) -> None:
                        file_name="latent_map.csv", mime="text/csv")
 
 
+# --- the family side by side ----------------------------------------------------------------------
+@st.cache_data(max_entries=8, show_spinner="PCA at several code sizes…")
+def pca_curve(data_key: str, _images: np.ndarray) -> dict[int, float]:
+    from engine.latent.family import pca_curve as curve
+
+    return curve(_images)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def side_by_side(key: str, _members: list, _images: np.ndarray):
+    from engine.latent.family import side_by_side as both
+
+    return both(_members, _images)
+
+
+def family_members(choice: DataChoice, slot: str) -> list:
+    """Every shipped autoencoder for this dataset (numbers from its card) and the one trained in this session."""
+    from engine.latent.checkpoints import list_checkpoints
+    from engine.latent.family import member
+
+    members = []
+    for path, card in list_checkpoints():
+        if card.fits(choice.name, choice.data.image_shape):
+            model, card = ui.checkpoint(str(path), path.stat().st_mtime)
+            members.append(member(f"{path.stem} (shipped)", model, choice.data.images, card.metrics))
+    trained = ui.session_result(slot)
+    if trained and tuple(trained[0].config.input_shape) == choice.data.image_shape:
+        members.append(member(f"{trained[1]} (this session)", trained[0], choice.data.images))
+    return sorted(members, key=lambda m: (m.code_size, m.family))
+
+
+def family_section(choice: DataChoice, slot: str) -> None:
+    """Held-out MSE against code size for every autoencoder of this dataset, PCA's curve, the same test images."""
+    members = family_members(choice, slot)
+    if not members:
+        st.info("No autoencoder for this dataset yet: train one in the **Train a model** tab.")
+        return
+    pca = pca_curve(choice.key, choice.data.images)
+    fig = go.Figure()
+    fig.add_scatter(x=list(pca), y=list(pca.values()), mode="lines+markers", name="PCA (computed here)",
+                    line=dict(color="gray", dash="dot"))
+    for family in sorted({m.family for m in members}):
+        group = [m for m in members if m.family == family]
+        fig.add_scatter(x=[m.code_size for m in group], y=[m.test_mse for m in group], mode="markers", name=family,
+                        marker=dict(size=12, symbol=["circle" if m.shipped else "star" for m in group]),
+                        text=[m.title for m in group], hovertemplate="%{text}: %{y:.4f}<extra></extra>")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(title="code size", type="log"),
+                      yaxis=dict(title="held-out MSE per pixel", type="log"),
+                      title=f"Reconstruction error on {len(choice.data) // 10:,} held-out images")
+    st.plotly_chart(fig, key="family-chart", config={"displaylogo": False})
+    st.caption("Circles: shipped checkpoints, numbers from their cards (measured when they were trained). Stars: "
+               "trained in this session, measured now on the same held-out images. The dotted line is PCA fitted "
+               "here: a linear autoencoder can at best match it; the nonlinear ones should fall below it.")
+    test, recon = side_by_side("|".join(m.title for m in members) + choice.key, members, choice.data.images)
+    st.markdown("**The same 8 held-out images, reconstructed by each**")
+    ui.show_images(test, per_row=len(test), scale=2, caption="originals")
+    for m, images in zip(members, recon):
+        ui.show_images(images, per_row=len(images), scale=2,
+                       caption=f"{m.family} · code {m.code_size} · MSE {m.test_mse:.4f} · {m.title}")
+
+
 # --- the page ------------------------------------------------------------------------------------
 def main() -> None:
     ui.use_app_navigation()
@@ -562,9 +715,13 @@ def main() -> None:
         return
     slot = f"explorer-{choice.key}"
     chosen = model_sidebar(choice, slot)
-    tab_map, tab_train = st.tabs(["Map", "Train a model"])
+    tab_map, tab_train, tab_family = st.tabs(["Map", "Train a model", "Compare the family"], key="explorer-tab",
+                                             on_change="rerun")  # the family loads every model: only when opened
     with tab_train:
         train_tab(choice.data, slot)
+    if tab_family.open:
+        with tab_family:
+            family_section(choice, slot)
     if chosen.model is None:
         with tab_map:
             st.info("No model for this dataset yet: train one in the **Train a model** tab, or upload a checkpoint.")
@@ -573,16 +730,20 @@ def main() -> None:
     codes, recon = encoded(chosen.key, choice.key, chosen.model, choice.data.images)
     settings = map_sidebar(codes.shape[1], len(codes), choice.key)
     shown = shown_points(choice, chosen.key, codes, recon, settings.points)
-    view = MapView(shown, compute_map(settings.config, chosen.checkpoint, shown))
+    proj = compute_map(settings.config, chosen.checkpoint, shown)
+    if proj is None:
+        with tab_map:
+            moving_map_section(shown, settings.config)
+        return
+    view = MapView(shown, proj)
     if settings.config.dims == 3:
         with tab_map:
             map_3d_section(view)
             quality_panel(view, chosen.card)
         return
-    grid = decoded_grid(view.id, view.proj, chosen.model)
     ends = path_ends(view.id)
     with tab_map:
-        map_2d_section(view, grid, ends, chosen.model)
+        map_2d_section(view, ends, chosen.model)
         quality_panel(view, chosen.card)
 
 

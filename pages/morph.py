@@ -67,56 +67,87 @@ def cropped(content_hash: str, _content: bytes, input_shape: tuple, dataset: str
     result = face_crop(_content, input_shape, framing_for(dataset), None if box is None else Box(*box))
     preview = np.asarray(result.photo.image.convert("RGB"))
     return {"image": result.image, "box": result.box, "found": result.found, "message": result.message,
-            "preview": preview, "factor": result.photo.factor, "size": result.photo.original_size}
+            "eyes": [f.points[:2] for f in result.faces], "preview": preview, "factor": result.photo.factor,
+            "size": result.photo.original_size}
 
 
 # --- picking faces -----------------------------------------------------------------------------
 def photo_face(label: str, content: bytes, model, base: FaceModel) -> np.ndarray | None:
-    """Detect and crop the face; show the box and let the user move or resize it."""
-    from PIL import Image, ImageDraw
-
+    """Detect, align and crop the face; show the box and let the user move, resize or turn it. No face found: say
+    so and wait for a box set by hand (a photo too small for a box is used whole, and said so)."""
+    from engine.faces.facecrop import centre_box
     from engine.imageio import ImageRejected
 
     key = ui.content_hash(content)
     box_key = f"morph-box-{label}-{key}"
+    shape = tuple(model.config.input_shape)
     try:
-        found = cropped(key, content, tuple(model.config.input_shape), base.dataset, st.session_state.get(box_key))
+        found = cropped(key, content, shape, base.dataset, st.session_state.get(box_key))
+        width, height = found["size"]
+        if found["image"] is None and max(width, height) <= MIN_BOX:
+            found = cropped(key, content, shape, base.dataset, (0.0, 0.0, float(width), float(height)))
     except (ImageRejected, ValueError) as e:
         ui.alert(st.error, "This photo cannot be used:", str(e))
         return None
-    (st.success if found["found"] else st.warning)(found["message"])
-    x, y, w, h = (found["box"].x, found["box"].y, found["box"].w, found["box"].h)
-    preview = Image.fromarray(found["preview"])
-    f = found["factor"]
-    ImageDraw.Draw(preview).rectangle((x * f, y * f, (x + w) * f, (y + h) * f), outline=(255, 40, 40), width=3)
+    if found["image"] is None:
+        st.warning(f"{found['message']} Set the box on the face below (or press “Use this box”): nothing is "
+                   "morphed until you do.")
+    else:
+        st.success(found["message"])
+    box = found["box"] or centre_box(found["size"])
     c1, c2 = st.columns([3, 1])
-    c1.image(ui.thumbnail(np.asarray(preview), 320), caption=f"{found['size'][0]}×{found['size'][1]} photo, face box")
-    c2.image(ui.thumbnail(np.transpose(np.repeat(found["image"], 3 // found["image"].shape[0], 0), (1, 2, 0)), 96),
-             caption="what the model sees")
-    with st.expander("Adjust the box"):
-        moved = box_sliders(box_key, found["size"], (int(x), int(y), int(max(w, h))))
-    if moved is not None:
+    c1.image(ui.thumbnail(boxed_preview(found, box), 320),
+             caption=f"{width}×{height} photo, " + ("face box" if found["image"] is not None else
+                                                    "no face found: the box to set (yellow)"))
+    if found["image"] is not None:
+        c2.image(ui.thumbnail(np.transpose(np.repeat(found["image"], 3 // found["image"].shape[0], 0), (1, 2, 0)),
+                              96), caption="what the model sees")
+    with st.expander("Adjust the box", expanded=found["image"] is None):
+        start = (round(box.x), round(box.y), round(max(box.w, box.h)), round(box.angle))
+        moved = box_sliders(box_key, found["size"], start)
+        if found["image"] is None and max(width, height) > MIN_BOX and st.button("Use this box",
+                                                                                 key=f"{box_key}-use"):
+            moved = (float(start[0]), float(start[1]), float(start[2]), float(start[2]), float(start[3]))
+    if moved is not None and moved != st.session_state.get(box_key):
         st.session_state[box_key] = moved
         st.rerun()
     return found["image"]
 
 
-def box_sliders(box_key: str, size: tuple[int, int], box: tuple[int, int, int]) -> tuple | None:
-    """Sliders for the square box's left, top and side (photo pixels), each only where the photo leaves a range
-    (a 1-pixel-wide photo has no "left" to choose); the moved box (x, y, w, h), or None when nothing moved."""
+def boxed_preview(found: dict, box) -> np.ndarray:
+    """The photo with the box (turned as it is cropped; red, or yellow while it waits to be set) and the eyes found."""
+    from PIL import Image, ImageDraw
+
+    preview = Image.fromarray(found["preview"])
+    draw, f = ImageDraw.Draw(preview), found["factor"]
+    corners = [tuple(p) for p in box.corners() * f]
+    draw.line(corners + corners[:1], fill=(255, 40, 40) if found["image"] is not None else (255, 210, 0), width=3)
+    for eyes in found["eyes"]:
+        for x, y in eyes * f:
+            draw.ellipse((x - 3, y - 3, x + 3, y + 3), outline=(40, 255, 80), width=2)
+    return np.asarray(preview)
+
+
+def box_sliders(box_key: str, size: tuple[int, int], box: tuple[int, int, int, int]) -> tuple | None:
+    """Sliders for the square box's left, top, side (photo pixels, the box may stick out of the photo, not leave it)
+    and tilt (degrees); the moved box (x, y, w, h, angle), or None when nothing moved."""
     width, height = size
     longest = max(width, height)
     if longest <= MIN_BOX:
         st.caption(f"The photo is only {width}×{height} pixels: the whole photo is used, there is no box to move.")
         return None
-    start = (min(box[0], width - 1), min(box[1], height - 1), min(max(box[2], MIN_BOX), longest))
-    c1, c2, c3 = st.columns(3)
-    bx = c1.slider("left", 0, width - 1, start[0], key=f"{box_key}-x") if width > 1 else 0
-    by = c2.slider("top", 0, height - 1, start[1], key=f"{box_key}-y") if height > 1 else 0
-    side = c3.slider("size", MIN_BOX, longest, start[2], key=f"{box_key}-s")
-    if (bx, by, side) == start:
+    start = (min(max(box[0], -longest), width - 1), min(max(box[1], -longest), height - 1),
+             min(max(box[2], MIN_BOX), 2 * longest), min(max(box[3], -45), 45))
+    c1, c2, c3, c4 = st.columns(4)
+    bx = c1.slider("left", -longest, width - 1, start[0], key=f"{box_key}-x")
+    by = c2.slider("top", -longest, height - 1, start[1], key=f"{box_key}-y")
+    side = c3.slider("size", MIN_BOX, 2 * longest, start[2], key=f"{box_key}-s")
+    tilt = c4.slider("tilt °", -45, 45, start[3], key=f"{box_key}-a",
+                     help="The box turned clockwise by this angle: set it to the tilt of the eye line.")
+    if (bx, by, side, tilt) == start:
         return None
-    return float(bx), float(by), float(side), float(side)
+    bx, by = min(max(bx, 1 - side), width - 1), min(max(by, 1 - side), height - 1)  # the box keeps a corner inside
+    return float(bx), float(by), float(side), float(side), float(tilt)
 
 
 def face_picker(label: str, model, base: FaceModel, default: int) -> np.ndarray | None:
@@ -297,8 +328,9 @@ def compare_section(base: FaceModel, models: dict[str, FaceModel]) -> None:
 
 
 def gradio_section() -> None:
-    st.caption("Drop two photos with faces, press Morph: faces are found, cropped like the model's training faces, "
-               "and morphed. The photos are then offered as faces A and B in the Morph tab.")
+    st.caption("Drop two photos with faces, press Morph: faces are found (MTCNN, with their eyes), turned and "
+               "scaled so the eyes sit level where the model's training faces have them, and morphed. The photos are "
+               "then offered as faces A and B in the Morph tab (where a photo without a face waits for a box).")
     gradio_widget("morph", height=620)
 
 

@@ -74,6 +74,28 @@ def content_picker() -> tuple[str, np.ndarray] | None:
     return f"upload:{key}", image
 
 
+HANDED_STYLE = "upload:from the Gradio widget"  # the style picture dropped into the Gradio widget, in the pickers
+
+
+def style_label(name: str) -> str:
+    """How a style is named to the user: a gallery style's label, or "Your picture: <file name>"."""
+    entries = gallery()
+    return entries[name][0] if name in entries else f"Your picture: {name[7:]}"
+
+
+def adopt_handed_style() -> None:
+    """A style picture newly dropped into the Gradio widget becomes the Studio's style (any-picture network, the
+    picture picked alone), once: the user may pick another afterwards. A multiselect's default applies only when
+    it is first created, so it is set through its session state, before the widgets are drawn."""
+    handed = handoff_get("style")
+    if handed is None or st.session_state.get("style-handed-adopted") is handed:
+        return
+    st.session_state["style-handed-adopted"] = handed
+    st.session_state["style-uploads"] = {**st.session_state.get("style-uploads", {}), HANDED_STYLE[7:]: handed}
+    st.session_state["style-network"] = "arbitrary"
+    st.session_state["style-pick-arbitrary"] = [HANDED_STYLE]
+
+
 def style_picker(network: str) -> tuple[list[str], list[float], list[np.ndarray]]:
     """Gallery styles (built-ins only for the 26-style network), the user's style upload, blend weights."""
     from engine.imageio import ImageRejected
@@ -82,9 +104,6 @@ def style_picker(network: str) -> tuple[list[str], list[float], list[np.ndarray]
     entries = gallery()
     allowed = [n for n, (_, _, index) in entries.items() if network == "arbitrary" or index is not None]
     uploads = st.session_state.setdefault("style-uploads", {})
-    handed = handoff_get("style")
-    if network == "arbitrary" and handed is not None:
-        uploads["from the Gradio widget"] = handed
     if network == "arbitrary":
         upload = st.file_uploader("Add a style picture", key="style-own", max_upload_size=50)
         if upload is not None and upload.name not in uploads:
@@ -93,7 +112,7 @@ def style_picker(network: str) -> tuple[list[str], list[float], list[np.ndarray]
             except ImageRejected as e:
                 ui.alert(st.error, "This style picture cannot be used:", f"{upload.name}: {e}")
         allowed = [f"upload:{n}" for n in uploads] + allowed
-    labels = {n: entries[n][0] if n in entries else f"Your picture: {n[7:]}" for n in allowed}
+    labels = {n: style_label(n) for n in allowed}
     picked = st.multiselect("Style (pick several to blend them)", allowed, default=allowed[:1], key=f"style-pick-{network}",
                             format_func=labels.get, max_selections=4)
     if not picked:
@@ -215,6 +234,7 @@ def gatys_progress(slot) -> None:
     bar = snap.step / max(1, snap.steps_total)
     st.progress(min(1.0, bar), text=f"step {snap.step} / {snap.steps_total} · {snap.seconds:.1f} s · {snap.backbone}"
                 + (f" · level {snap.level + 1}" if snap.level else ""))
+    st.caption(f"Style: {style_label(slot.meta['style'])}")
     for note in [snap.message, *slot.meta.get("notes", [])]:
         if note:
             st.caption(note)
@@ -261,6 +281,7 @@ def quick_section() -> None:
 
 
 def studio_section() -> None:
+    adopt_handed_style()
     picked = content_picker()
     if picked is None:
         return

@@ -8,6 +8,7 @@ Screenshots go to $LATENTLAB_SCREENSHOTS when set (the README uses them), else t
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -236,3 +237,28 @@ def test_home_links_to_the_explorer(app_url, page, shot):
     page.get_by_role("heading", name="Latent-space explorer").wait_for(timeout=30_000)
     wait_for_map(page)
     assert page.url.rstrip("/").endswith("/explorer")
+
+
+def test_a_tsne_map_moves_while_it_optimises_and_stop_keeps_it(app_url, page, shot):
+    """A map that is not shipped (t-SNE, perplexity 25) moves on the page as openTSNE optimises; Stop keeps it."""
+    open_explorer(page, app_url)
+    page.get_by_text("t-SNE", exact=True).click()
+    settle(page)
+    page.get_by_text("Parameters").click()
+    box = page.get_by_label("t-SNE perplexity")
+    box.fill("25")
+    box.press("Enter")
+    moving = ".st-key-ll-moving-map .js-plotly-plot"
+    page.wait_for_selector(moving, timeout=90_000)
+    first_x = "() => { const gd = document.querySelector('.st-key-ll-moving-map .js-plotly-plot');" \
+              " return gd && gd._fullData && gd._fullData.length ? gd._fullData[0].x.slice(0, 50) : null; }"
+    page.get_by_text(re.compile(r"iteration \d+ / 750")).wait_for(timeout=300_000)  # a layout of its own
+    before = page.evaluate(first_x)
+    page.wait_for_function(f"(before) => JSON.stringify(({first_x})()) !== JSON.stringify(before)", arg=before,
+                           timeout=60_000)  # and the next frame moved the points
+    shot(page, "explorer-tsne-moving.png")
+    page.get_by_role("button", name="⏹ Stop (keep this layout)").click()
+    wait_for_map(page)
+    page.get_by_text("You stopped this layout at step").wait_for(timeout=30_000)
+    assert data_point_count(page) == 5_000
+    shot(page, "explorer-tsne-stopped.png")

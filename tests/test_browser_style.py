@@ -27,12 +27,26 @@ def photo(tmp_path) -> str:
     return str(path)
 
 
+def style_picture(tmp_path) -> str:
+    """A PNG to use as the style: scikit-image's coffee cup."""
+    from skimage.data import coffee
+
+    path = tmp_path / "coffee.png"
+    Image.fromarray(coffee()).resize((160, 120)).save(path)
+    return str(path)
+
+
 def test_gradio_widget_stylizes_an_upload_and_hands_it_to_the_studio(app_url, page, shot, tmp_path):
+    """The photo and the style picture dropped into the widget both reach the Studio: the photo is offered, the
+    style becomes the picked one (the Studio was already drawn with the gallery's first style), and the live
+    optimisation runs on it."""
     page.goto(app_url + "/style")
     widget = page.frame_locator('iframe[src*="sid="]')
     widget.get_by_role("button", name="Stylize").wait_for(timeout=90_000)
     settle(page)
-    widget.locator('input[type="file"]').first.set_input_files(photo(tmp_path))
+    uploads = widget.locator('input[type="file"]')
+    uploads.first.set_input_files(photo(tmp_path))
+    uploads.nth(1).set_input_files(style_picture(tmp_path))
     widget.get_by_role("button", name="Stylize").click()
     result = widget.locator('img[src*="/stylized.png"]')  # the upload's preview is a /gradio_api/file= picture too
     result.wait_for(timeout=60_000)
@@ -48,6 +62,16 @@ def test_gradio_widget_stylizes_an_upload_and_hands_it_to_the_studio(app_url, pa
     option.click()
     page.get_by_text("photo, 200×300").first.wait_for(timeout=60_000)  # upright: 200 wide, 300 high
     page.get_by_text("stylized in").first.wait_for(timeout=60_000)
+    picked = page.locator(".stMultiSelect").first
+    assert picked.get_by_text("Your picture: from the Gradio widget").is_visible(), picked.inner_text()
+    assert "Built-in style" not in picked.inner_text()
+
+    page.get_by_role("button", name="Optimize").click()
+    page.get_by_text("current image, step").first.wait_for(timeout=90_000)
+    page.get_by_text("Style: Your picture: from the Gradio widget").wait_for(timeout=30_000)
+    page.get_by_text("current image, step").first.scroll_into_view_if_needed()
+    shot(page, "style-gradio-studio.png")
+    page.get_by_role("button", name="⏹ Stop (keeps the best image)").click()
 
 
 def test_gradio_widget_says_why_an_upload_is_refused(app_url, page, tmp_path):

@@ -41,7 +41,7 @@ def test_every_kind_is_tested():
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (1, 25, 25), (3, 32, 32)])
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (1, 25, 25), (3, 32, 32), (3, 64, 64), (1, 27, 45)])
 def test_shapes_and_pixel_range(kind, shape):
     model = make(kind=kind, input_shape=shape, code_size=5, hidden=32)
     rng = np.random.default_rng(0)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -63,38 +64,62 @@ def test_uploaded_photos_are_cropped_for_the_model(at):
 
     upload(at, "A", jpeg(astronaut()))
     ok(at)
-    assert any("Found" in s.value for s in at.success)
+    assert any("Found" in s.value and "aligned by its eyes" in s.value for s in at.success)
     upload(at, "B", jpeg(camera()))  # a grey photo for the colour model
     ok(at)
     assert any("what the model sees" in c for c in captions(at))
     assert any("morph at t" in c for c in captions(at))
 
 
+def test_a_tilted_photo_is_turned_level(at):
+    from PIL import Image
+    from skimage.data import astronaut
+
+    tilted = np.asarray(Image.fromarray(astronaut()).rotate(30, expand=True, fillcolor=(128, 128, 128)))
+    upload(at, "A", jpeg(tilted))
+    ok(at)
+    said_tilt = [re.search(r"tilted ([+-]\d+)°", s.value) for s in at.success]
+    assert any(m and -30 <= int(m.group(1)) <= -24 for m in said_tilt), [s.value for s in at.success]  # 2.7° − 30°
+    assert -30 <= next(s.value for s in boxes_offered(at) if s.label == "tilt °") <= -24  # the box is turned
+    assert any("morph at t" in c for c in captions(at))
+
+
+def boxes_offered(at: AppTest) -> list:
+    return [s for s in at.slider if (s.key or "").startswith("morph-box-A-")]
+
+
 @pytest.mark.parametrize("array, message", [
-    (np.full((10, 10, 3), 128, np.uint8), "too small"),  # a 10×10 photo: centre crop
-    (np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))[..., None].repeat(3, 2), "no face found"),
+    (np.full((10, 10, 3), 128, np.uint8), "too small (10×10)"),
+    (np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))[..., None].repeat(3, 2), "No face found."),
 ])
-def test_photos_without_a_face_fall_back_to_the_centre(at, array, message):
+def test_photos_without_a_face_ask_for_a_box_and_are_not_morphed_until_set(at, array, message):
     upload(at, "A", jpeg(array))
-    assert not at.exception
-    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+    ok(at)
+    assert any(message in w.value and "nothing is morphed" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not any("morph at t" in c for c in captions(at))  # not the centre square, silently
+    assert {s.label for s in boxes_offered(at)} == {"left", "top", "size", "tilt °"}
+    at.button(key=next(b.key for b in at.button if (b.key or "").endswith("-use"))).click().run()
+    ok(at)
+    assert any("Using your box" in s.value for s in at.success), [s.value for s in at.success]
     assert any("morph at t" in c for c in captions(at))
 
 
 @pytest.mark.parametrize("height, width", [(1, 1), (1, 40), (40, 1), (2, 2), (8, 8), (9, 3), (1, 3000)])
-def test_tiny_and_thin_photos_get_a_crop_and_a_box_to_move_where_there_is_room(at, height, width):
-    """A 1×1 PNG once raised StreamlitInvalidMinMaxError (a slider from 0 to 0): tiny or one-pixel-thin photos get
-    the centre crop and a note, and every box slider the page offers moves without an exception."""
+def test_tiny_and_thin_photos_get_a_box_to_move_where_there_is_room(at, height, width):
+    """A 1×1 PNG once raised StreamlitInvalidMinMaxError (a slider from 0 to 0): photos too small for a box are used
+    whole, with a note; the others wait for a box, and every box slider the page offers moves without an exception."""
     upload(at, "A", png(np.full((height, width, 3), 128, np.uint8)), "png")
     ok(at)
     assert any(f"{width}×{height} photo" in c for c in captions(at)), captions(at)
-    assert any("morph at t" in c for c in captions(at))
-    sliders = [s for s in at.slider if (s.key or "").startswith("morph-box-A-")]
+    sliders = boxes_offered(at)
     if max(width, height) <= 8:
         assert not sliders and any("whole photo" in c.value for c in at.caption), [c.value for c in at.caption]
+        assert any("morph at t" in c for c in captions(at))
+    else:
+        assert sliders and not any("morph at t" in c for c in captions(at))
     for label in [s.label for s in sliders]:
-        slider = next(s for s in at.slider if (s.key or "").startswith("morph-box-A-") and s.label == label)
-        slider.set_value(slider.max).run()
+        slider = next(s for s in boxes_offered(at) if s.label == label)
+        slider.set_value(slider.max if slider.value != slider.max else slider.min).run()
         ok(at)
         assert any("morph at t" in c for c in captions(at))
     if sliders:

@@ -64,8 +64,8 @@ def test_a_fresh_servers_first_request_for_the_explorer_gets_app_navigation(page
         page.get_by_role("heading", name="Latent-space explorer").first.wait_for(timeout=120_000)
         links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
         titles = [text.split(maxsplit=1)[-1].strip() for text in links]  # without the icon
-        assert titles == ["Home", "Latent-space explorer", "Word algebra", "GANs, live", "Style transfer",
-                          "Morphing", "Autoencoder lab"], f"not app.py's menu (the pages/ folder's is app, explorer, ...): {links}"
+        assert titles == ["Home", "Latent-space explorer", "Autoencoder lab", "Word algebra", "GANs, live",
+                          "Style transfer", "Morphing", "Domain adaptation"], f"not app.py's menu (the pages/ folder's is app, explorer, ...): {links}"
         assert page.url.rstrip("/").endswith("/explorer")
         width = page.evaluate("() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
                               ".getBoundingClientRect().width")

@@ -113,6 +113,7 @@ def walk(page, url: str) -> None:
     open_page(page, url + "/gan", "GAN training, live")
     open_page(page, url + "/morph", "Morphing and attribute vectors")
     open_page(page, url + "/ae_lab", "Autoencoder lab")
+    open_page(page, url + "/domain", "Domain adaptation (DANN)")
     page.wait_for_timeout(max(0.0, TELEMETRY_DELAY_S - (time.monotonic() - stylized)) * 1000)
 
 

@@ -67,8 +67,18 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def until_map_settles(at: AppTest) -> AppTest:
+    """Rerun while a t-SNE/UMAP layout is still moving in its job (AppTest does not tick the live fragment)."""
+    deadline = time.monotonic() + TIMEOUT  # a hang guard
+    while any(b.label.startswith("⏹ Stop (keep this layout)") for b in at.button) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+    return at
+
+
 def assert_map(at: AppTest) -> None:
-    """The map, its quality numbers and the export are on the page."""
+    """The map, its quality numbers and the export are on the page (once a moving layout has settled)."""
+    until_map_settles(at)
     assert at.get("plotly_chart"), "no plotly chart on the page"
     got = metrics(at)
     assert "Reconstruction MSE" in got and "Trustworthiness (k=10)" in got, got
@@ -114,7 +124,7 @@ def test_explorer_mnist_default():
     assert metrics(at)["Reconstruction MSE"] == f"{held_out['test_mse']:.4f}"
     assert metrics(at)["PCA with 16 components"] == f"{held_out['pca_test_mse']:.4f}"
     assert "10-NN label accuracy on the map" in metrics(at)
-    assert [t.label for t in at.tabs] == ["Map", "Train a model"]
+    assert [t.label for t in at.tabs] == ["Map", "Train a model", "Compare the family"]
 
 
 @pytest.mark.parametrize("dataset, model", [("digits", "conv AE · code 8 (shipped)"),
@@ -131,7 +141,7 @@ def test_explorer_3d_map():
     [toggle] = [t for t in at.toggle if t.label == "3-D map"]
     toggle.set_value(True).run()
     assert_ok(at)
-    assert "Trustworthiness (k=10)" in metrics(at)
+    assert "Trustworthiness (k=10)" in metrics(until_map_settles(at))
 
 
 def test_bad_perplexity_falls_back_to_pca():
@@ -143,6 +153,39 @@ def test_bad_perplexity_falls_back_to_pca():
     errors = said(at)
     assert any("erplexity" in e and "PCA" in e for e in errors), errors
     assert_map(at)
+
+
+def test_the_family_tab_compares_every_shipped_autoencoder():
+    at = explorer()
+    at.session_state["explorer-tab"] = "Compare the family"  # the tab's content runs only when it is open
+    at.run()
+    assert_ok(at)
+    assert len(at.get("plotly_chart")) >= 2  # the map and the error-vs-code-size chart
+    rows = [c for element in at.get("image") for c in element.captions if c]
+    assert rows[0] == "originals"
+    for family in ("linear", "deep", "conv", "VAE", "sparse", "denoising"):
+        assert any(r.startswith(f"{family} · code") for r in rows), rows
+
+
+def test_a_tsne_map_moves_in_a_job_and_stop_keeps_its_layout():
+    at = explorer("digits")
+    at.radio(key="method").set_value("tsne").run()
+    [box] = [n for n in at.number_input if n.label == "t-SNE perplexity"]
+    box.set_value(20.0).run()  # not the shipped map's settings: this one is computed
+    assert_ok(at)
+    [stop] = [b for b in at.button if b.label == "⏹ Stop (keep this layout)"]  # the map moves: nothing blocks
+    assert any("t-SNE" in p.proto.text for p in at.get("progress")), "no progress bar"
+    deadline = time.monotonic() + TIMEOUT  # a hang guard: wait for the first moving frame, then stop there
+    while not any("iteration" in p.proto.text for p in at.get("progress")) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    [b for b in at.button if b.label == "⏹ Stop (keep this layout)"][0].click().run()
+    assert_map(at)
+    assert any("You stopped this layout at step" in c.value for c in at.caption), texts(at.caption)
+    at.button(key="map-again").click().run()
+    [again] = [b for b in at.button if b.label == "⏹ Stop (keep this layout)"]  # moving again, from the start
+    assert not any("You stopped" in c.value for c in at.caption)
+    again.click().run()
 
 
 # --- your images ---------------------------------------------------------------------------------
@@ -212,7 +255,7 @@ def test_your_labelled_folder_offers_training(yours, tmp_path):
     assert not at.error, texts(at.error)
     assert any("12 images" in c for c in texts(at.text)), texts(at.text)
     assert any("No model for this dataset yet" in i for i in texts(at.info)), texts(at.info)
-    assert [t.label for t in at.tabs] == ["Map", "Train a model"]
+    assert [t.label for t in at.tabs] == ["Map", "Train a model", "Compare the family"]
     assert any(b.label == "Start training" for b in at.button)
     assert model_radio(at).options == [UPLOAD]
 

@@ -10,9 +10,10 @@ import pytest
 from conftest import nginx, serve, settle
 from PIL import Image
 from test_browser import ISOLATED, hover_tip, open_explorer
+from test_browser_morph import morph_in_the_gradio_widget
 
 pytestmark = pytest.mark.browser
-PAGES = ["", "explorer", "words", "gan", "style", "morph", "ae_lab"]
+PAGES = ["", "explorer", "ae_lab", "words", "gan", "style", "morph", "domain"]
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +63,7 @@ def test_style_widget_stylizes_through_the_proxy(proxied, page, shot, tmp_path):
 
 
 def test_morph_widget_returns_its_gif_through_the_proxy(proxied, page, shot, tmp_path):
-    from skimage.data import astronaut, chelsea
-
-    paths = []
-    for name, image in (("astronaut", astronaut()), ("cat", chelsea())):
-        paths.append(str(tmp_path / f"{name}.jpg"))
-        Image.fromarray(image).save(paths[-1])
-    page.goto(f"{proxied}/morph")
-    page.get_by_role("tab", name="Two photos (Gradio)").click()
-    widget = page.frame_locator('iframe[src*="sid="]')
-    widget.get_by_role("button", name="Morph").wait_for(timeout=120_000)
-    inputs = widget.locator('input[type="file"]')
-    inputs.nth(0).set_input_files(paths[0])
-    inputs.nth(1).set_input_files(paths[1])
-    widget.get_by_role("button", name="Morph").click()
+    widget = morph_in_the_gradio_widget(page, proxied, tmp_path)
     gif = widget.locator('img[src*=".gif"]').first
     gif.wait_for(timeout=90_000)
     body = page.request.get(gif.get_attribute("src")).body()

@@ -30,6 +30,6 @@ def test_after_the_warm_up_the_first_visitor_finds_everything_loaded():
         while "Warm-up done" not in log.read_text() and "Warm-up stopped" not in log.read_text():
             time.sleep(1)  # pytest-timeout guards a hang
         text = log.read_text()
-        assert "Warm-up done: 7 pages" in text, text
-        assert text.count("FINISHED_SUCCESSFULLY") == 7, text  # every page ran to its end
+        assert "Warm-up done: 8 pages" in text, text
+        assert text.count("FINISHED_SUCCESSFULLY") == 8, text  # every page ran to its end
         assert GLOVE_SPINNER not in first_visit_says(url, "words")

@@ -86,9 +86,11 @@ class _ConvEncoder(nn.Module):
         for i in range(_n_downsamples(h, w)):
             layers += [nn.Conv2d(ch, cfg.channels * 2**i, 3, stride=2, padding=1), nn.ReLU()]
             ch = cfg.channels * 2**i
+            h, w = (h - 1) // 2 + 1, (w - 1) // 2 + 1  # a 3×3 stride-2 convolution with padding 1
         self.features = nn.Sequential(*layers)
-        with torch.no_grad():
-            self.feature_shape = tuple(self.features(torch.zeros(1, c, h, w)).shape[1:])
+        # Worked out, not measured by a forward pass: on the "meta" device (checkpoints.check_shapes) a forward
+        # pass would import torch._dynamo, 3–8 s of a page's first open.
+        self.feature_shape = (ch, h, w)
         self.fc = nn.Linear(math.prod(self.feature_shape), out_features)
 
     def forward(self, x):

@@ -59,6 +59,7 @@ class Projection:
     seconds: float
     codes: np.ndarray
     reducer: object | None = None  # fitted PCA or UMAP object; None for t-SNE and shipped maps
+    stopped_at: int | None = None  # a t-SNE/UMAP layout stopped by the user: the iteration or epoch it reached
 
     @property
     def inverse_kind(self) -> str:
@@ -98,6 +99,7 @@ def _fit_pca(codes: np.ndarray, dims: int):
     return PCA(n_components=min(dims, codes.shape[1]), random_state=0).fit(codes)
 
 
+UMAP_EPOCHS = 200
 _CACHE: OrderedDict = OrderedDict()
 CACHE_SIZE = 24  # fitted maps kept by project(), least recently used dropped first
 
@@ -125,38 +127,58 @@ def project(codes: np.ndarray, config: ProjectionConfig = ProjectionConfig()) ->
         if coords.shape[1] < config.dims:  # a 1-D code: pad so the map still has two axes
             coords = np.pad(coords, ((0, 0), (0, config.dims - coords.shape[1])))
     elif config.method == "tsne":
-        coords = _tsne(codes, config)
+        coords = fit_tsne(codes, config)
     else:
-        import umap
+        coords, reducer = fit_umap(codes, config)
+    return remember(Projection(np.asarray(coords, np.float32), config, time.perf_counter() - start, codes, reducer))
 
-        # 200 epochs (UMAP's own choice above 10k points) at every size: on 5k MNIST codes 2.3× faster
-        # than the 500 it uses below 10k, with the same 10-NN accuracy and trustworthiness (bench/explorer.py)
-        reducer = umap.UMAP(n_components=config.dims, n_neighbors=config.n_neighbors, n_epochs=200,
-                            min_dist=config.min_dist, random_state=config.seed, n_jobs=1)
-        coords = reducer.fit_transform(codes)
-    result = Projection(np.asarray(coords, np.float32), config, time.perf_counter() - start, codes, reducer)
-    _CACHE[key] = result
+
+def cached(codes: np.ndarray, config: ProjectionConfig) -> Projection | None:
+    """The map project() would return at once for these codes and parameters, or None when it would fit one."""
+    return _CACHE.get((fingerprint(np.ascontiguousarray(codes, dtype=np.float32)), config))
+
+
+def remember(result: Projection) -> Projection:
+    """Keep a fitted map in the cache project() reads (least recently used dropped first); returns it."""
+    _CACHE[(fingerprint(result.codes), result.config)] = result
+    _CACHE.move_to_end((fingerprint(result.codes), result.config))
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
     return result
 
 
-def _tsne(codes: np.ndarray, config: ProjectionConfig) -> np.ndarray:
-    """openTSNE: Barnes-Hut below 10k points, FFT-interpolation above (bench/explorer.py measures both)."""
+def fit_tsne(codes: np.ndarray, config: ProjectionConfig, **watch) -> np.ndarray:
+    """openTSNE: Barnes-Hut below 10k points, FFT-interpolation above (bench/explorer.py measures both).
+    watch: openTSNE's callbacks and callbacks_every_iters (they read the layout; the result is the same)."""
     from openTSNE import TSNE
 
     method = "bh" if len(codes) < 10_000 else "fft"
     tsne = TSNE(n_components=config.dims, perplexity=config.perplexity, random_state=config.seed,
-                negative_gradient_method=method if config.dims == 2 else "bh", n_jobs=1, verbose=False)
+                negative_gradient_method=method if config.dims == 2 else "bh", n_jobs=1, verbose=False, **watch)
     return np.asarray(tsne.fit(codes))
+
+
+def fit_umap(codes: np.ndarray, config: ProjectionConfig):
+    """umap-learn's layout and the fitted reducer (for its inverse_transform)."""
+    import umap
+
+    # UMAP_EPOCHS (UMAP's own choice above 10k points) at every size: on 5k MNIST codes 2.3× faster than the 500
+    # it uses below 10k, with the same 10-NN accuracy and trustworthiness (bench/explorer.py)
+    reducer = umap.UMAP(n_components=config.dims, n_neighbors=config.n_neighbors, n_epochs=UMAP_EPOCHS,
+                        min_dist=config.min_dist, random_state=config.seed, n_jobs=1)
+    return reducer.fit_transform(codes), reducer
+
+
+def pca_start(codes: np.ndarray, dims: int) -> np.ndarray:
+    """The codes' PCA (padded to `dims` axes): what a map shows before its optimisation has a layout."""
+    coords = _fit_pca(codes, dims).transform(codes)
+    return np.pad(coords, ((0, 0), (0, dims - coords.shape[1]))).astype(np.float32)
 
 
 def from_coords(coords: np.ndarray, codes: np.ndarray, config: ProjectionConfig) -> Projection:
     """Wrap precomputed (shipped) coordinates as a Projection and seed the cache with it."""
     codes = np.ascontiguousarray(codes, dtype=np.float32)
-    result = Projection(np.asarray(coords, np.float32), config, 0.0, codes)
-    _CACHE[(fingerprint(codes), config)] = result
-    return result
+    return remember(Projection(np.asarray(coords, np.float32), config, 0.0, codes))
 
 
 def from_shipped(maps: dict[str, np.ndarray], info: dict, codes: np.ndarray, images_fingerprint: str,

@@ -20,11 +20,25 @@ def same_label_share(labels: np.ndarray, found: np.ndarray, query: int) -> float
     return float(np.mean(labels[found] == labels[query]))
 
 
-def precision_at_k(vectors: np.ndarray, labels: np.ndarray, k: int = 10, sample: int = 1000, seed: int = 0) -> float:
-    """Share of each query's k neighbours that carry the query's label, over a random sample of queries."""
-    rng = np.random.default_rng(seed)
-    queries = rng.choice(len(vectors), min(sample, len(vectors)), replace=False)
-    return float(np.mean([same_label_share(labels, nearest_neighbours(vectors, q, k), q) for q in queries]))
+def precision_at_k(vectors: np.ndarray, labels: np.ndarray, k: int = 10, sample: int = 1000, seed: int = 0,
+                   chunk: int = 256) -> float:
+    """Share of each query's k neighbours that carry the query's label, over a random sample of queries.
+
+    Distances for `chunk` queries at a time as one matrix product, ‖q‖² − 2 q·v + ‖v‖² (in float64, so the
+    neighbours are those of the exact distances): one query at a time in Python took 8 s for 500 queries of
+    20k Fashion-MNIST pixels, on the explorer's first open."""
+    vectors = np.asarray(vectors, np.float64).reshape(len(vectors), -1)
+    queries = np.random.default_rng(seed).choice(len(vectors), min(sample, len(vectors)), replace=False)
+    k = min(k, len(vectors) - 1)
+    norms = np.einsum("ij,ij->i", vectors, vectors)
+    shares = []
+    for start in range(0, len(queries), chunk):
+        q = queries[start:start + chunk]
+        d = norms[q, None] - 2 * vectors[q] @ vectors.T + norms[None, :]
+        d[np.arange(len(q)), q] = np.inf  # a query is not its own neighbour
+        nearest = np.argpartition(d, k - 1, axis=1)[:, :k]
+        shares.append(np.mean(labels[nearest] == labels[q, None], axis=1))
+    return float(np.mean(np.concatenate(shares)))
 
 
 def most_common_labels(labels: np.ndarray, n_labels: int, top: int = 3) -> list[tuple[int, int]]:

@@ -55,6 +55,10 @@ def build():
                 except ImageRejected as e:
                     raise refusal(f"Face {label}", e) from None
                 handoff_put(request_sid(request), f"face-{label}", content)
+                if result.image is None:  # never the centre of the photo in place of a face
+                    raise refusal(f"Face {label}", ValueError(
+                        f"{result.message} The photo waits in the Morph tab as “the Gradio widget's photo”, "
+                        "where you can set the box on the face by hand."))
                 crops.append(result.image)
                 notes.append(f"{label}: {result.message}")
             try:
