@@ -41,7 +41,7 @@ train --dataset procfaces --kind linear --code 32 --epochs 40 --lr 0.001 --batch
 lab() { "$PY" -m engine.aelab.precompute "$@"; }
 lab identity
 lab filters
-lab features --seeds 5
+lab features --seeds 5 --datasets mnist,fashion,mnist-bg
 lab pretrain --seeds 5 --settings mnist-naive,mnist-frozen,mnist-slow,naive,frozen,slow,plain,sparse,masking,all-60k
 # Explorer maps for the autoencoders only: classifiers and GANs have no codes to project.
 for ckpt in checkpoints/*.safetensors; do

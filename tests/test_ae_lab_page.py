@@ -163,3 +163,11 @@ def test_pretraining_runs_one_setting_and_shows_pretrained_vs_scratch(at):
     table = table_with(at, "labels per class")
     assert list(table.columns) == ["labels per class", "pretrained", "scratch", "seeds"]
     assert 0 <= float(table["pretrained"][0]) <= 1 and 0 <= float(table["scratch"][0]) <= 1
+
+
+def test_the_caveat_section_shows_what_the_background_costs_each_representation(at):
+    table = table_with(at, "backgrounds, k = 10")
+    assert list(table["features"]) == ["raw pixels", "PCA", "AE code"]
+    for k in ("10", "100"):  # the shipped run on photo backgrounds is harder for every representation
+        plain, backgrounds = table[f"plain, k = {k}"].astype(float), table[f"backgrounds, k = {k}"].astype(float)
+        assert (backgrounds < plain).all(), table

@@ -2,7 +2,8 @@
 
     python -m engine.aelab.precompute identity      # section 1 on MNIST at the page's default settings
     python -m engine.aelab.precompute filters       # section 2: the four filter sets (safetensors beside the card)
-    python -m engine.aelab.precompute features      # section 3: MNIST and Fashion-MNIST, 5 seeds, both classifiers
+    python -m engine.aelab.precompute features      # sections 3 and 5: MNIST, Fashion-MNIST, MNIST on photo
+                                                    # backgrounds; 5 seeds, both classifiers
     python -m engine.aelab.precompute pretrain      # section 4: the pretraining table and curves (long: tens of minutes)
 
 Each file is a JSON card: the command that made it, when, on what machine, and the numbers. Results are written
@@ -99,17 +100,27 @@ def filters(out: Path, command: str) -> None:
                 "localisation": run.localisation, "seconds": run.seconds})
 
 
-def features(out: Path, seeds: int, command: str) -> None:
-    """Section 3 on MNIST (its 4 000-image offline pool) and Fashion-MNIST (10 000 of its pool), both classifiers."""
+FEATURE_POOLS = {"mnist": 4000, "fashion": 10_000, "mnist-bg": 4000}  # unlabelled images per dataset
+
+
+def features(out: Path, seeds: int, names: list[str], command: str) -> None:
+    """Section 3 on MNIST (its 4 000-image offline pool), Fashion-MNIST (10 000 of its pool) and section 5's MNIST on
+    photo backgrounds, both classifiers. Runs of datasets not named stay in the card as they were; each run records
+    the command and machine that made it."""
+    from engine.aelab.caveat import split_on_backgrounds
     from engine.aelab.data import load_split
     from engine.aelab.features import FeatureConfig, run_features
 
-    data = {**card(command), "runs": {}}
-    for name, pool in (("mnist", 4000), ("fashion", 10_000)):
-        config = FeatureConfig(unlabelled=pool, test=10_000, seeds=seeds, ae_epochs=5,
+    old = json.loads(out.read_text()) if out.exists() else {}
+    data = {**card(command), "runs": old.get("runs", {})}
+    for name in names:
+        config = FeatureConfig(unlabelled=FEATURE_POOLS[name], test=10_000, seeds=seeds, ae_epochs=5,
                                classifiers=("logistic", "boosting"))
-        run = run_features(load_split(name, max_test=10_000), config)
-        data["runs"][name] = asdict(run)
+        split = load_split(name.removesuffix("-bg"), max_test=10_000)
+        if name == "mnist-bg":
+            split = split_on_backgrounds(split)
+        run = run_features(split, config)
+        data["runs"][name] = {**asdict(run), "made": card(command)}
         print(f"features {name}: {run.seconds:.0f} s", flush=True)
         write(out, data)
 
@@ -121,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("what", choices=["identity", "filters", "features", "pretrain"])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--settings", default=",".join(pt.SETTINGS), help="comma-separated names of SETTINGS")
+    parser.add_argument("--datasets", default=",".join(FEATURE_POOLS), help="features: comma-separated datasets")
     parser.add_argument("--out-dir", type=Path, default=CHECKPOINT_DIR)
     args = parser.parse_args(argv)
     command = "python -m engine.aelab.precompute " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -130,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.what == "filters":
         filters(args.out_dir / "aelab-filters.json", command)
     elif args.what == "features":
-        features(args.out_dir / "aelab-features.json", args.seeds, command)
+        features(args.out_dir / "aelab-features.json", args.seeds, args.datasets.split(","), command)
     elif args.what == "pretrain":
         pretrain_table(args.out_dir / "aelab-pretrain.json", args.seeds, args.settings.split(","), command)
 
