@@ -151,22 +151,17 @@ def controls(trainer) -> None:
 def status_line(snap, shown: str) -> None:
     from engine.dann.train import MODES
 
-    if snap.state != shown:
-        st.rerun(scope="app")
     stages = " → ".join(MODES[s] for s in snap.stages)
     speed = f" · {snap.steps_per_second:,.1f} steps/s" if snap.steps_per_second > 0 else ""
     text = f"{MODES[snap.stage]}: step {snap.iteration:,} of {snap.total:,}{speed} · {snap.seconds:.1f} s"
-    if snap.state == "diverged":
-        st.error(f"Training stopped: {snap.message}")
-    elif snap.state == "queued":
-        ui.queued_note(snap.queue)
-        st.caption(f"⏳ queued · {text}")
-    elif snap.state == "running":
-        st.progress(min(1.0, snap.iteration / max(1, snap.total)), text=f"▶ {text} · runs: {stages}")
-    else:
+
+    def idle() -> None:
         st.caption(snap.message)
         if snap.state != "done":
             st.caption(f"⏸ {snap.state} · {text}")
+
+    ui.live_status(snap, shown, text, idle=idle, running=lambda: st.progress(
+        min(1.0, snap.iteration / max(1, snap.total)), text=f"▶ {text} · runs: {stages}"))
 
 
 def curve_figures(snap, height: int = 300) -> tuple[go.Figure, go.Figure]:

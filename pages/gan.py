@@ -151,20 +151,9 @@ def histograms(snap, height: int = 220) -> go.Figure:
 
 
 def status_line(snap, shown: str) -> None:
-    """The trainer's state in one line; a full rerun when it is no longer the state the page was drawn for
-    (`shown`: queued → running, or running → diverged or done), so the Play button and the polling follow."""
-    if snap.state != shown:
-        st.rerun(scope="app")
     text = f"iteration {snap.iterations:,} · {snap.step:,} updates · {snap.steps_per_second:,.0f} it/s · {snap.seconds:.1f} s"
-    if snap.state == "diverged":
-        st.error(f"Training stopped: {snap.message}")
-    elif snap.state == "queued":
-        ui.queued_note(snap.queue)
-        st.caption(f"⏳ queued · {text}")
-    elif snap.state == "running":
-        st.caption(f"▶ running · {text}")
-    else:
-        st.caption(f"⏸ {snap.message or 'paused'} · {text}")
+    ui.live_status(snap, shown, text, running=lambda: st.caption(f"▶ running · {text}"),
+                   idle=lambda: st.caption(f"⏸ {snap.message or 'paused'} · {text}"))
 
 
 # --- 2-D view -------------------------------------------------------------------------------------

@@ -223,6 +223,24 @@ def queued_note(place: tuple[int, int]) -> None:
             f"(all {SLOTS.size} training slots of this server are busy).")
 
 
+def live_status(snap, shown: str, text: str, running: Callable[[], None], idle: Callable[[], None]) -> None:
+    """A live job's state in one line, for the GAN and domain pages' trainers (a snapshot with state, message and
+    queue); a full rerun when it is no longer the state the page was drawn for (`shown`: queued → running, or
+    running → diverged or done), so the Play button and the polling follow. `text` says where it is; `running` and
+    `idle` draw the page's own running and paused/finished lines."""
+    if snap.state != shown:
+        st.rerun(scope="app")
+    if snap.state == "diverged":
+        st.error(f"Training stopped: {snap.message}")
+    elif snap.state == "queued":
+        queued_note(snap.queue)
+        st.caption(f"⏳ queued · {text}")
+    elif snap.state == "running":
+        running()
+    else:
+        idle()
+
+
 def loss_chart(losses: list[float], val_mse: list[float], height: int = 220):
     """Training loss per step (thin) and validation MSE per epoch (markers)."""
     import plotly.graph_objects as go
