@@ -50,4 +50,4 @@ for ckpt in checkpoints/*.safetensors; do
   "$PY" -m engine project "$ckpt" --methods pca,tsne,umap
 done
 # Issue 17, domain adaptation: DANN and its two bounds on MNIST → MNIST-M-like (the page opens on it).
-"$PY" -m engine dann --pair mnist-m --epochs 10 --threads 1 --out checkpoints/mnist-m-dann
+"$PY" -m engine dann --pair mnist-m --epochs 15 --threads 1 --out checkpoints/mnist-m-dann

@@ -87,6 +87,7 @@ def user_target():
 def settings() -> tuple[object, dict] | None:
     """The domain pair and the run's settings (a dict of engine.dann.train.DANNConfig fields); None without data."""
     from engine.dann.domains import PAIRS
+    from engine.dann.train import DANNConfig
 
     key = st.selectbox("Domains", PAIR_KEYS, format_func=PAIRS.get, key="dann-pair")
     pair = user_target() if key == "zip" else builtin_pair(key)
@@ -101,7 +102,8 @@ def settings() -> tuple[object, dict] | None:
     c1, c2, c3 = st.columns(3)
     lr = c1.select_slider("Learning rate lr₀", LEARNING_RATES, 0.01, key="dann-lr", format_func=lambda v: f"{v:g}",
                           help="Annealed: lr_p = lr₀ / (1 + 10 p)^0.75, SGD with momentum 0.9.")
-    epochs = c2.number_input("Epochs", 1, 200, int((shipped_config() or {}).get("epochs", 10)), key="dann-epochs")
+    epochs = c2.number_input("Epochs", 1, 200, int((shipped_config() or {}).get("epochs", DANNConfig.epochs)),
+                             key="dann-epochs")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="dann-seed")
     drop = st.multiselect("Digits missing from the target", list(range(10)), key="dann-drop",
                           disabled=not pair.target.labelled, help="Taken out of the target's training and test images.")
@@ -304,6 +306,9 @@ def main() -> None:
         controls(trainer)
         st.caption("Runs three trainings in a row: DANN, then source only, then train on target (when the target "
                    "has labels). A change of settings builds a new run.")
+        st.caption("The network: the paper's h (conv 32@5×5, conv 48@5×5) and label classifier (100 → 100 → 10), a "
+                   "domain classifier 500 → 500 → 1; every image's colour channels are standardised (a photo's "
+                   "brightness never reaches h); batches of 32 source + 32 target images.")
     state = trainer.snapshot().state
     with right:
         st.latex(LOSSES[0])

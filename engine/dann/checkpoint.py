@@ -13,7 +13,7 @@ from engine.dann.domains import DomainPair
 from engine.dann.live import DANNSnapshot, Experiment
 from engine.dann.train import DANNConfig
 
-CARD_KEY, FORMAT = "latentlab_dann_card", "latentlab-dann-1"
+CARD_KEY, FORMAT = "latentlab_dann_card", "latentlab-dann-2"  # 2: standardised inputs, 500-500 domain classifier
 SHIPPED_PATH = CHECKPOINT_DIR / "mnist-m-dann.safetensors"
 
 
