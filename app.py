@@ -26,8 +26,9 @@ def home() -> None:
     st.latex(r"L = \|x - \mathrm{Dec}(\mathrm{Enc}(x + \sigma\varepsilon))\|^2 + \lambda\textstyle\sum_i|\mathrm{Enc}_i(x)|")
     st.markdown(
         "Why an autoencoder with a big code must be regularised: train one with no regulariser next to sparse, "
-        "denoising and dropout versions and measure how much noise each copies; then denoise digits with a slider "
-        "and read the PSNR."
+        "denoising and dropout versions and measure how much noise each copies. See the filters each learns on "
+        "photo patches; measure whether its code helps a classifier with few labels, or as pretraining, and when "
+        "it does not (digits on photo backgrounds); denoise digits with a slider and read the PSNR."
     )
     st.page_link("pages/ae_lab.py", label="Open the autoencoder lab", icon="🧰")
     st.subheader("Word algebra")
