@@ -109,3 +109,25 @@ def test_digits_on_backgrounds_keep_their_labels_and_the_background_dominates(di
     assert 0 <= moved.images.min() and moved.images.max() <= 1
     # the brightness of whole images, which says nothing about the digit, now varies far more than before
     assert moved.images.mean((1, 2, 3)).std() > 2 * digits.images[:300].mean((1, 2, 3)).std()
+
+
+def test_pretraining_starts_from_exactly_the_autoencoders_encoder_and_frozen_keeps_it(digits):
+    import torch
+
+    from engine.aelab.pretrain import PretrainConfig, classifier, fine_tune, pretrain_ae
+
+    config = PretrainConfig(unlabelled=300, ae_epochs=1, code_size=16, channels=4, steps=5, encoder="frozen")
+    shape = tuple(digits.images.shape[1:])
+    ae = pretrain_ae(digits.images, config)
+    trained = {k: v.clone() for k, v in ae.encoder.state_dict().items()}
+    net = classifier(config, shape, 10, seed=0, ae=ae)
+    start = net.encoder.state_dict()
+    assert start.keys() == trained.keys() and all(torch.equal(start[k], trained[k]) for k in trained)
+    scratch = classifier(config, shape, 10, seed=0).encoder.state_dict()
+    assert not all(torch.equal(scratch[k], trained[k]) for k in trained)  # the baseline starts elsewhere
+
+    head = {k: v.clone() for k, v in net.head.state_dict().items()}
+    fine_tune(net, digits.images[:100], digits.labels[:100], config, seed=0, pretrained=True)
+    assert all(torch.equal(net.encoder.state_dict()[k], trained[k]) for k in trained)  # frozen: untouched
+    assert not all(torch.equal(net.head.state_dict()[k], head[k]) for k in head)  # only the head learnt
+    assert all(torch.equal(ae.encoder.state_dict()[k], trained[k]) for k in trained)  # the AE keeps its own copy
