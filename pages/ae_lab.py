@@ -562,20 +562,12 @@ def main() -> None:
         "an autoencoder with a big code must be regularised or it copies; what the code is good for is measured, "
         "not assumed.",
     )
-    tabs = st.tabs(["1 · Identity trap", "2 · Filters", "3 · Codes as features", "4 · Pretraining", "5 · Caveat",
-                    "6 · Denoising"])
-    with tabs[0]:
-        identity_section()
-    with tabs[1]:
-        filters_section()
-    with tabs[2]:
-        features_section()
-    with tabs[3]:
-        pretrain_section()
-    with tabs[4]:
-        caveat_section()
-    with tabs[5]:
-        denoise_section()
+    sections = {"1 · Identity trap": identity_section, "2 · Filters": filters_section,
+                "3 · Codes as features": features_section, "4 · Pretraining": pretrain_section,
+                "5 · Caveat": caveat_section, "6 · Denoising": denoise_section}
+    for tab, section in zip(st.tabs(list(sections)), sections.values()):
+        with tab:
+            section()
 
 
 main()
