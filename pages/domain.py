@@ -5,21 +5,23 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from engine.dann.train import DANNConfig
 from engine.device import configure_threads
 from pages import ui
 
 PAIR_KEYS = ("mnist-m", "digits", "zip")
+LAMBDA = DANNConfig.lambda_max  # the shipped run's λ
 PRESETS = {  # one-click settings: (what to notice, the widget values it sets)
-    "Paper's settings": ("λ grows from 0 by the paper's schedule: the domain classifier's accuracy falls towards "
-                         "50 % while the target accuracy climbs above the source-only bound.",
-                         dict(lam=1.0, schedule=True, drop=[])),
+    "Paper's schedule": (f"λ grows from 0 to {LAMBDA:g} by the paper's schedule: the domain classifier's accuracy "
+                         "falls towards 50 % while the target accuracy climbs above the source-only bound.",
+                         dict(lam=LAMBDA, schedule=True, drop=[])),
     "λ too large early → collapse": ("λ = 5 from the first step: the features are pushed to fool a domain classifier "
                                      "that has learnt nothing yet, and the label classifier cannot keep up — both "
                                      "accuracies fall (compare with the bounds).",
                                      dict(lam=5.0, schedule=False, drop=[])),
     "Target lacks two digits → adaptation can hurt": (
         "The target has no 1s and no 7s: aligning the whole feature distributions maps some target digits onto the "
-        "source's 1s and 7s, so DANN gains less over source only (or loses).", dict(lam=1.0, schedule=True, drop=[1, 7])),
+        "source's 1s and 7s, so DANN gains less over source only (or loses).", dict(lam=LAMBDA, schedule=True, drop=[1, 7])),
 }
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 LIVE_SECONDS = 1.0  # the live view is redrawn this often while training
@@ -87,16 +89,17 @@ def user_target():
 def settings() -> tuple[object, dict] | None:
     """The domain pair and the run's settings (a dict of engine.dann.train.DANNConfig fields); None without data."""
     from engine.dann.domains import PAIRS
-    from engine.dann.train import DANNConfig
 
     key = st.selectbox("Domains", PAIR_KEYS, format_func=PAIRS.get, key="dann-pair")
     pair = user_target() if key == "zip" else builtin_pair(key)
     if pair is None:
         return None
     st.radio("Preset", list(PRESETS), key="dann-preset", on_change=apply_preset)
-    st.caption(PRESETS[st.session_state.get("dann-preset", "Paper's settings")][0])
+    st.caption(PRESETS[st.session_state.get("dann-preset", "Paper's schedule")][0])
     c1, c2 = st.columns(2)
-    lam = c1.number_input("λ (the reversed gradient's weight)", 0.0, 100.0, 1.0, 0.5, key="dann-lam")
+    lam = c1.number_input("λ (the reversed gradient's weight)", 0.0, 100.0, LAMBDA, 0.5, key="dann-lam",
+                         help=f"The paper's λ is 1; the shipped run's {LAMBDA:g} closed more of the gap in our benchmark "
+                         "(bench/README.md).")
     schedule = c2.toggle("λ schedule", True, key="dann-schedule",
                          help="λ_p = λ · (2 / (1 + exp(−10 p)) − 1): from 0 at the start to λ at the end.")
     c1, c2, c3 = st.columns(3)
@@ -118,7 +121,6 @@ def trainer_for(pair, values: dict, data_key: str):
     """This session's DANNTrainer for these settings (a change replaces it); the shipped run for its own settings."""
     from engine.dann.checkpoint import SHIPPED_PATH
     from engine.dann.live import DANNTrainer
-    from engine.dann.train import DANNConfig
 
     ui.job_notice("dann", "DANN training")
     slot = ui.job_slot("dann")
@@ -306,9 +308,11 @@ def main() -> None:
         controls(trainer)
         st.caption("Runs three trainings in a row: DANN, then source only, then train on target (when the target "
                    "has labels). A change of settings builds a new run.")
+        batch = DANNConfig.batch_size
         st.caption("The network: the paper's h (conv 32@5×5, conv 48@5×5) and label classifier (100 → 100 → 10), a "
                    "domain classifier 500 → 500 → 1; every image's colour channels are standardised (a photo's "
-                   "brightness never reaches h); batches of 32 source + 32 target images.")
+                   f"brightness never reaches h); batches of {batch} source + {batch} target images (the paper: "
+                   f"64 + 64); by default λ grows to {LAMBDA:g} (the paper: 1).")
     state = trainer.snapshot().state
     with right:
         st.latex(LOSSES[0])

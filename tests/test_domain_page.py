@@ -67,7 +67,7 @@ def test_presets_set_their_settings(at):
     at.radio(key="dann-preset").set_value("λ too large early → collapse").run()
     assert at.number_input(key="dann-lam").value == 5.0 and at.toggle(key="dann-schedule").value is False
     at.radio(key="dann-preset").set_value("Target lacks two digits → adaptation can hurt").run()
-    assert at.multiselect(key="dann-drop").value == [1, 7] and at.number_input(key="dann-lam").value == 1.0
+    assert at.multiselect(key="dann-drop").value == [1, 7] and at.number_input(key="dann-lam").value == 1.5
     assert [b.label for b in at.button if b.key == "dann-play"] == ["▶ Start"]  # new settings: a new run
 
 
