@@ -10,7 +10,7 @@ from engine.device import configure_threads
 from pages import ui
 
 PAIR_KEYS = ("mnist-m", "digits", "zip")
-LAMBDA = DANNConfig.lambda_max  # the shipped run's λ
+LAMBDA = DANNConfig.lambda_max  # the default λ (the shipped run was trained with it: its card must match the config)
 PRESETS = {  # one-click settings: (what to notice, the widget values it sets)
     "Paper's schedule": (f"λ grows from 0 to {LAMBDA:g} by the paper's schedule: the domain classifier's accuracy "
                          "falls towards 50 % while the target accuracy climbs above the source-only bound.",
